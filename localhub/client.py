@@ -1,0 +1,208 @@
+"""``localhub.ModelRegistryClient``: ``kubeflow.hub.ModelRegistryClient`` on the local store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from .errors import NotFoundError
+from .registry import ModelRegistry
+from .store import PendingChange, SQLiteStore
+from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
+
+__all__ = ["ModelRegistryClient", "StorageConfig"]
+
+
+@dataclass
+class StorageConfig:
+    """Storage credentials KServe uses to fetch a model (as in ``kubeflow.hub``)."""
+
+    storage_key: str | None = None
+    storage_path: str | None = None
+    service_account_name: str | None = None
+
+
+class ModelRegistryClient:
+    """The Kubeflow SDK's registry client, working offline on a local SQLite file.
+
+    ``base_url`` names the remote this registry syncs with; nothing touches the network
+    until ``sync()`` runs. Extra keyword ``path`` (or ``store``) chooses the database.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        port: int | None = None,
+        *,
+        author: str | None = None,
+        is_secure: bool | None = None,
+        user_token: str | None = None,
+        custom_ca: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        store: SQLiteStore | None = None,
+    ) -> None:
+        is_http = base_url.startswith("http://")
+        if is_secure is None:
+            is_secure = not is_http
+        if port is None:
+            port = 8080 if is_http else 443
+        self._registry = ModelRegistry(
+            server_address=base_url,
+            port=port,
+            author=author,  # type: ignore[arg-type]
+            is_secure=is_secure,
+            user_token=user_token,
+            custom_ca=custom_ca,
+            path=path,
+            store=store,
+        )
+
+    def __repr__(self) -> str:
+        return f"ModelRegistryClient(base_url={self.base_url!r}, path={self.store.path!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The remote this registry syncs with."""
+        return self._registry.base_url
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """The ``ModelRegistry`` facade over the same store."""
+        return self._registry
+
+    @property
+    def store(self) -> SQLiteStore:
+        """The local store."""
+        return self._registry.store
+
+    def register_model(
+        self,
+        name: str,
+        uri: str,
+        *,
+        version: str,
+        model_format_name: str | None = None,
+        model_format_version: str | None = None,
+        author: str | None = None,
+        owner: str | None = None,
+        version_description: str | None = None,
+        metadata: Mapping[str, SupportedTypes] | None = None,
+        storage_config: StorageConfig | None = None,
+    ) -> RegisteredModel:
+        """Register a model version and its artifact (one transaction); returns the model."""
+        storage = storage_config or StorageConfig()
+        return self._registry.register_model(
+            name=name,
+            uri=uri,
+            model_format_name=model_format_name,
+            model_format_version=model_format_version,
+            version=version,
+            author=author,
+            owner=owner,
+            version_description=version_description,
+            metadata=metadata,
+            storage_key=storage.storage_key,
+            storage_path=storage.storage_path,
+            service_account_name=storage.service_account_name,
+        )
+
+    def update_model(self, model: RegisteredModel) -> RegisteredModel:
+        """Update a registered model; TypeError for any other object."""
+        if not isinstance(model, RegisteredModel):
+            raise TypeError(f"Expected RegisteredModel, got {type(model).__name__}. ")
+        return self._registry.update(model)
+
+    def update_model_version(self, model_version: ModelVersion) -> ModelVersion:
+        """Update a model version; TypeError for any other object."""
+        if not isinstance(model_version, ModelVersion):
+            raise TypeError(f"Expected ModelVersion, got {type(model_version).__name__}. ")
+        return self._registry.update(model_version)
+
+    def update_model_artifact(self, model_artifact: ModelArtifact) -> ModelArtifact:
+        """Update a model artifact; TypeError for any other object."""
+        if not isinstance(model_artifact, ModelArtifact):
+            raise TypeError(f"Expected ModelArtifact, got {type(model_artifact).__name__}. ")
+        return self._registry.update(model_artifact)
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """The registered model; ValueError if there is none."""
+        model = self._registry.get_registered_model(name)
+        if model is None:
+            raise NotFoundError(f"Model {name!r} not found", entity="registered model", key=name)
+        return model
+
+    def get_model_version(self, name: str, version: str) -> ModelVersion:
+        """A model version; StoreError if the model is missing, ValueError if the version is."""
+        model_version = self._registry.get_model_version(name, version)
+        if model_version is None:
+            raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
+                                entity="model version", key=f"{name}:{version}")
+        return model_version
+
+    def get_model_artifact(self, name: str, version: str) -> ModelArtifact:
+        """A version's model artifact; StoreError if model or version is missing, else
+        ValueError if there is no artifact."""
+        artifact = self._registry.get_model_artifact(name, version)
+        if artifact is None:
+            raise NotFoundError(
+                f"Model artifact not found for model {name!r} version {version!r}",
+                entity="model artifact", key=f"{name}:{version}")
+        return artifact
+
+    def list_models(
+        self,
+        *,
+        filter_query: str | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        page_size: int | None = None,
+    ) -> Iterator[RegisteredModel]:
+        """Iterate over registered models (optionally filtered and ordered)."""
+        yield from self._registry.get_registered_models(
+            filter_query=filter_query, order_by=order_by, descending=descending,
+            page_size=page_size)
+
+    def list_model_versions(
+        self,
+        name: str,
+        *,
+        filter_query: str | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        page_size: int | None = None,
+    ) -> Iterator[ModelVersion]:
+        """Iterate over a model's versions; StoreError if the model does not exist."""
+        yield from self._registry.get_model_versions(
+            name, filter_query=filter_query, order_by=order_by, descending=descending,
+            page_size=page_size)
+
+    # -- localhub extensions ------------------------------------------------------------------
+
+    def pending(self) -> list[PendingChange]:
+        """The queued local changes no remote has acknowledged yet, oldest first."""
+        return self._registry.pending()
+
+    def archive_model(self, name: str) -> RegisteredModel:
+        """Archive a model (state ARCHIVED; the registry has no delete)."""
+        return self._registry.archive_model(name)
+
+    def archive_model_version(self, name: str, version: str) -> ModelVersion:
+        """Archive a model version."""
+        return self._registry.archive_model_version(name, version)
+
+    def restore_model(self, name: str) -> RegisteredModel:
+        """Set an archived model back to LIVE."""
+        return self._registry.restore_model(name)
+
+    def restore_model_version(self, name: str, version: str) -> ModelVersion:
+        """Set an archived model version back to LIVE."""
+        return self._registry.restore_model_version(name, version)
+
+    def delete_model(self, name: str) -> None:
+        """Delete a never-synced model with its versions (DeleteNotAllowedError otherwise)."""
+        self._registry.delete_model(name)
+
+    def delete_model_version(self, name: str, version: str) -> None:
+        """Delete a never-synced model version with its artifacts."""
+        self._registry.delete_model_version(name, version)

@@ -1,0 +1,1 @@
+"""The sync engine (installed as ``localhub.sync``): push the outbox, pull remote changes."""
