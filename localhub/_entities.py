@@ -202,6 +202,11 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
         else:
             values[field_name] = check_optional_text(where, value,
                                                      long=field_name in _LONG_TEXT)
+    if spec.parent_field is not None:
+        # Kept out of ``attr_fields`` (it has its own column) but the store needs it on create.
+        parent = getattr(entity, spec.parent_field)
+        values[spec.parent_field] = None if parent is None else check_id(
+            f"{label}.{spec.parent_field}", parent)
     return values
 
 

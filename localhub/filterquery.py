@@ -21,14 +21,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import NoReturn, Union
+from typing import ClassVar, NamedTuple, NoReturn, Union
 
 from localhub.errors import FilterQueryError
 
-__all__ = [
-    "Value", "Node", "Comparison", "And", "Or", "ENTITIES", "SUFFIXES", "MAX_LENGTH", "MAX_DEPTH",
-    "parse", "compile_filter",
-]
+__all__ = ["Value", "Node", "Comparison", "And", "Or", "ENTITIES", "SUFFIXES", "MAX_LENGTH",
+           "MAX_DEPTH", "parse", "compile_filter"]
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 100
@@ -87,11 +85,9 @@ class Comparison(Node):
 
     def render(self) -> str:
         """Return ``prop op value`` text."""
-        safe = (
-            _IDENT.fullmatch(self.prop) is not None
-            and self.prop.upper() not in _KEYWORDS
-            and not ("." in self.prop and self.prop.rsplit(".", 1)[1] in SUFFIXES)
-        )
+        head, _, last = self.prop.rpartition(".")
+        safe = (_IDENT.fullmatch(self.prop) is not None and self.prop.upper() not in _KEYWORDS
+                and not (head and last in SUFFIXES))
         if not safe and ("`" in self.prop or not self.prop):
             raise ValueError(f"property name {self.prop!r} cannot be written in a filterQuery")
         name = self.prop if safe else f"`{self.prop}`"
@@ -102,38 +98,36 @@ class Comparison(Node):
         return f"{name} {self.op} {_render_value(self.value)}"
 
 
-def _render_items(items: tuple[Node, ...], word: str) -> str:
-    return f" {word} ".join(n.render() if isinstance(n, Comparison) else f"({n.render()})"
-                            for n in items)
+class _Group(Node):
+    """AND / OR of ``items``; rendered with every compound item in parentheses."""
+
+    __slots__ = ()
+    items: tuple[Node, ...]
+    word: ClassVar[str] = ""
+
+    def render(self) -> str:
+        """Return the items joined by the group's keyword."""
+        return f" {self.word} ".join(n.render() if isinstance(n, Comparison) else f"({n})"
+                                     for n in self.items)
 
 
 @dataclass(frozen=True, slots=True)
-class And(Node):
+class And(_Group):
     """All of ``items`` hold."""
 
     items: tuple[Node, ...]
-
-    def render(self) -> str:
-        """Return the items joined by AND (compound items in parentheses)."""
-        return _render_items(self.items, "AND")
+    word: ClassVar[str] = "AND"
 
 
 @dataclass(frozen=True, slots=True)
-class Or(Node):
+class Or(_Group):
     """At least one of ``items`` holds."""
 
     items: tuple[Node, ...]
-
-    def render(self) -> str:
-        """Return the items joined by OR (compound items in parentheses)."""
-        return _render_items(self.items, "OR")
+    word: ClassVar[str] = "OR"
 
 
-# ----------------------------------------------------------------------------- lexer
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):
     kind: str  # ident bq suffix str num op ( ) , bad eof
     text: str
     pos: int
@@ -159,17 +153,14 @@ def _lex_string(q: str, start: int) -> tuple[_Tok, int]:
 
 
 def _lex_number(q: str, m: re.Match[str]) -> _Tok:
-    text = m.group()
+    text, pos = m.group(), m.start()
     if any(c in text for c in ".eE"):
-        f = float(text)
-        if not math.isfinite(f):
-            _fail(q, m.start(), f"number out of range at position {m.start()}, found \"{text}\"")
-        return _Tok("num", text, m.start(), f)
-    n = int(text) if len(text) <= 21 else _INT_MAX + 1
-    if not _INT_MIN <= n <= _INT_MAX:
-        _fail(q, m.start(), f"integer out of 64-bit range at position {m.start()}, "
-                            f"found \"{text[:30]}\"")
-    return _Tok("num", text, m.start(), n)
+        if not math.isfinite(f := float(text)):
+            _fail(q, pos, f"number out of range at position {pos}, found \"{text[:30]}\"")
+        return _Tok("num", text, pos, f)
+    if not _INT_MIN <= (n := int(text) if len(text) <= 21 else _INT_MAX + 1) <= _INT_MAX:
+        _fail(q, pos, f"integer out of 64-bit range at position {pos}, found \"{text[:30]}\"")
+    return _Tok("num", text, pos, n)
 
 
 def _lex(q: str) -> list[_Tok]:
@@ -217,9 +208,6 @@ def _lex(q: str) -> list[_Tok]:
     return toks
 
 
-# ----------------------------------------------------------------------------- parser
-
-
 class _Parser:
     def __init__(self, query: str) -> None:
         self.q = query
@@ -230,9 +218,8 @@ class _Parser:
         return self.toks[self.i]
 
     def take(self) -> _Tok:
-        tok = self.toks[self.i]
         self.i += 1
-        return tok
+        return self.toks[self.i - 1]
 
     def keyword(self, word: str) -> bool:
         tok = self.peek()
@@ -242,19 +229,13 @@ class _Parser:
         found = "end of query" if tok.kind == "eof" else f"\"{tok.text[:30]}\""
         _fail(self.q, tok.pos, f"expected {what} at position {tok.pos}, found {found}{note}")
 
-    def expr(self, depth: int) -> Node:
-        items = [self.conj(depth)]
-        while self.keyword("OR"):
+    def expr(self, depth: int, word: str = "OR") -> Node:
+        """An OR of ANDs (``word="OR"``) or an AND of terms (``word="AND"``)."""
+        items = [self.expr(depth, "AND") if word == "OR" else self.term(depth)]
+        while self.keyword(word):
             self.take()
-            items.append(self.conj(depth))
-        return items[0] if len(items) == 1 else Or(tuple(items))
-
-    def conj(self, depth: int) -> Node:
-        items = [self.term(depth)]
-        while self.keyword("AND"):
-            self.take()
-            items.append(self.term(depth))
-        return items[0] if len(items) == 1 else And(tuple(items))
+            items.append(self.expr(depth, "AND") if word == "OR" else self.term(depth))
+        return items[0] if len(items) == 1 else (Or if word == "OR" else And)(tuple(items))
 
     def term(self, depth: int) -> Node:
         tok = self.take()
@@ -327,8 +308,6 @@ def parse(query: str) -> Node:
     return node
 
 
-# ----------------------------------------------------------------------------- compiler
-
 # Well-known properties: name -> (SQL template with {a} = alias, kind).  Kinds: "int" (integer
 # column, numeric strings converted), "text" (compared as text), "json" (attrs value as stored).
 _Field = tuple[str, str]
@@ -371,9 +350,8 @@ ENTITIES: frozenset[str] = frozenset(_FIELDS)
 def _infer_kind(v: Value) -> str:
     if isinstance(v, bool):
         return "bool_value"
-    if isinstance(v, int):
-        return "int_value"
-    return "double_value" if isinstance(v, float) else "string_value"
+    return "int_value" if isinstance(v, int) else (
+        "double_value" if isinstance(v, float) else "string_value")
 
 
 def _like_pieces(pattern: str) -> list[tuple[bool, str]]:
@@ -408,9 +386,8 @@ class _Compiler:
     def sql(self, node: Node) -> str:
         if isinstance(node, Comparison):
             return self.comparison(node)
-        if isinstance(node, (And, Or)):
-            word = " AND " if isinstance(node, And) else " OR "
-            return "(" + word.join(self.sql(n) for n in node.items) + ")"
+        if isinstance(node, _Group):
+            return "(" + f" {node.word} ".join(self.sql(n) for n in node.items) + ")"
         raise TypeError(f"not a filter node: {node!r}")
 
     def coerce(self, kind: str, v: Value, node: Comparison) -> object:
@@ -464,7 +441,7 @@ class _Compiler:
             self.params.extend(self.coerce(kind, v, node) for v in values)
         elif node.op in ("=", "!=", "<", "<=", ">", ">="):
             pred = f"{col} {node.op} ?"
-            self.params.append(self.coerce(kind, node.value, node))  # type: ignore[arg-type]
+            self.params.append(self.coerce(kind, values[0], node))
         else:
             _fail(self.q, node.pos, f"unknown operator {node.op!r}")
         if known is not None:

@@ -31,6 +31,8 @@ TModel = TypeVar("TModel", bound=BaseResource)
 def remote_url(server_address: str, port: int | None) -> str:
     """The remote's base URL: scheme inferred as the official client does, port folded in."""
     address = server_address.rstrip("/")
+    if not address:
+        return ""
     if "://" not in address:
         address = "https://" + address
     parts = urlsplit(address)
@@ -258,7 +260,7 @@ class ModelRegistry:
 
     def _record_remote(self) -> None:
         """Remember ``base_url`` as the default remote, on the first write (not in __init__)."""
-        if not self._remote_recorded:
+        if not self._remote_recorded and self.base_url:
             if self._store.get_meta("default_remote") is None:
                 self._store.set_meta("default_remote", self.base_url)
             self._remote_recorded = True

@@ -94,7 +94,8 @@ def check_uri(field: str, value: object, *, required: bool = True) -> str | None
         raise InvalidInputError(field, "must not be empty or blank")
     if text != text.strip():
         raise InvalidInputError(field, "must not start or end with white space")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    # C0, DEL and C1 (U+0080..U+009F): every character of Unicode category Cc.
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text):
         raise InvalidInputError(field, "must not contain control characters")
     return text
 

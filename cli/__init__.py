@@ -1,0 +1,7 @@
+"""The ``localhub`` command (installed as ``localhub.cli``)."""
+
+from __future__ import annotations
+
+from .main import main
+
+__all__ = ["main"]

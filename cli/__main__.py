@@ -1,0 +1,5 @@
+"""``python -m localhub.cli``."""
+
+from .main import main
+
+main()

@@ -1,0 +1,38 @@
+"""Parsing of command-line values: typed metadata, filters."""
+
+from __future__ import annotations
+
+import click
+
+from localhub.types import SupportedTypes
+
+__all__ = ["parse_meta_value", "parse_meta"]
+
+
+def parse_meta_value(text: str) -> SupportedTypes:
+    """``10`` -> int, ``0.1`` -> float, ``true``/``false`` -> bool, quoted -> str, else str."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if text.strip().lower() not in ("nan", "inf", "-inf", "infinity") else text
+
+
+def parse_meta(pairs: tuple[str, ...]) -> dict[str, SupportedTypes]:
+    """``key=value`` pairs as typed metadata; a pair without '=' is a usage error."""
+    out: dict[str, SupportedTypes] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--meta")
+        out[key] = parse_meta_value(value)
+    return out

@@ -1,0 +1,1 @@
+"""Tests of the localhub core: facades, store, validation, database handling."""
