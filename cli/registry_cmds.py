@@ -154,7 +154,10 @@ def update(settings: Settings, name: str, version: str | None, description: str 
         for key in unset_meta:
             props.pop(key, None)
         target.custom_properties = props
-    result: dict[str, Any] = {"model" if version is None else "version": registry.update(target)}
+    # The store's update writes every field (the facade's keeps None fields, as the
+    # official client does), so --unset-meta can remove the last key.
+    result: dict[str, Any] = {"model" if version is None else "version":
+                              registry.store.update(target)}
     if artifact_change and version is not None:
         artifact = registry.get_model_artifact(name, version)
         if artifact is None:
@@ -165,7 +168,7 @@ def update(settings: Settings, name: str, version: str | None, description: str 
             artifact.model_format_name = model_format_name
         if model_format_version is not None:
             artifact.model_format_version = model_format_version
-        result["artifact"] = registry.update(artifact)
+        result["artifact"] = registry.store.update(artifact)
     if as_json:
         emit_json(result)
     elif not settings.quiet:

@@ -25,7 +25,7 @@ from .errors import (
 __all__ = ["Database", "SCHEMA_VERSION", "APPLICATION_ID", "Synchronous", "translate_error"]
 
 #: Schema version this code writes; ``PRAGMA user_version`` of a migrated file.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id`` of a localhub database ("LHub").
 APPLICATION_ID = 0x4C487562
 
@@ -72,7 +72,9 @@ class Database:
         synchronous: Synchronous = "FULL",
         busy_timeout: float | None = None,
     ) -> None:
-        self.path = str(path)
+        text = os.fspath(path)
+        # "~" must reach sqlite3 expanded, as it does the folder creation below.
+        self.path = text if text == ":memory:" else os.path.expanduser(text)
         self.synchronous: Synchronous = synchronous
         if busy_timeout is None:
             busy_timeout = float(os.environ.get("LOCALHUB_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import warnings
@@ -133,7 +134,6 @@ class ModelRegistry:
             )
             if version_description is None:
                 version_description = description
-        self._record_remote()
         model, _, _ = self._store.register_model(
             name,
             uri,
@@ -155,6 +155,7 @@ class ModelRegistry:
                 "model_source_name": model_source_name,
             },
         )
+        self._record_remote()
         return model
 
     def update(self, model: TModel) -> TModel:
@@ -163,8 +164,19 @@ class ModelRegistry:
             raise StoreError("Model must have an ID")
         if not isinstance(model, (RegisteredModel, ModelVersion, ModelArtifact)):
             raise StoreError("Model must be an instance of BaseResourceModel or a subclass")
+        current = self._store.get(type(model), model.id)
+        if current is None:
+            raise NotFoundError(f"no {type(model).__name__} found for id {model.id}",
+                                entity=type(model).__name__, key=str(model.id))
+        # As the official client: None fields are not sent, so they keep their stored
+        # values, and an empty custom_properties map keeps the stored map.
+        changes = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)
+                   if getattr(model, f.name) is not None}
+        if not model.custom_properties:
+            changes.pop("custom_properties", None)
+        updated = self._store.update(dataclasses.replace(current, **changes))
         self._record_remote()
-        return self._store.update(model)
+        return updated
 
     # -- lookups ------------------------------------------------------------------------------
 

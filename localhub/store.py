@@ -7,6 +7,7 @@ domain types only; rows stay inside this module and ``_entities``.
 from __future__ import annotations
 
 import base64
+import builtins
 import binascii
 import json
 import os
@@ -111,6 +112,8 @@ def _decode_token(token: str) -> tuple[int, int]:
 
 class SQLiteStore:
     """The registry's entities in one SQLite file.
+
+    (Annotations say ``builtins.list`` because the ``list`` method shadows it in this class.)
 
     ``clock`` returns epoch milliseconds; tests pass their own.
     """
@@ -243,9 +246,9 @@ class SQLiteStore:
         items = [from_row(SPECS_BY_KIND[row["kind"]], row) for row in rows]
         return Page(items, next_token, page_size or 0)
 
-    def version_artifacts(self, version_id: str | int) -> list[Artifact]:
+    def version_artifacts(self, version_id: str | int) -> builtins.list[Artifact]:
         """Every artifact of a model version, oldest first."""
-        return cast("list[Artifact]", self.list(Artifact, parent_id=version_id).items)
+        return cast("builtins.list[Artifact]", self.list(Artifact, parent_id=version_id).items)
 
     def artifact_version_id(self, artifact_id: str | int) -> str | None:
         """The model version an artifact belongs to (None for a top-level artifact)."""
@@ -284,6 +287,7 @@ class SQLiteStore:
             if current is None or current["kind"] != spec.kind:
                 raise NotFoundError(f"no {spec.label} found for id {entity.id}",
                                     entity=spec.label, key=str(entity.id))
+            assert row_id is not None
             values["name"] = current["name"]
             new = row_values(spec, values)
             new.pop("kind")
@@ -335,7 +339,7 @@ class SQLiteStore:
             SPECS[ModelArtifact],
             ModelArtifact(name=name, uri=uri, model_format_name=model_format_name,
                           model_format_version=model_format_version,
-                          **dict(artifact_fields or {})),
+                          **cast("dict[str, Any]", dict(artifact_fields or {}))),
         )
         if artifact_values["uri"] is None:
             raise InvalidInputError("ModelArtifact.uri", "is required")
@@ -376,6 +380,7 @@ class SQLiteStore:
             if row is None or row["kind"] != spec.kind:
                 raise NotFoundError(f"no {spec.label} found for id {entity.id}",
                                     entity=spec.label, key=str(entity.id))
+            assert row_id is not None
             doomed = self._subtree(conn, spec.table, row_id)
             for table, uid, name in doomed:
                 if self._is_synced(conn, table, uid):
@@ -386,7 +391,7 @@ class SQLiteStore:
 
     # -- outbox -------------------------------------------------------------------------------
 
-    def pending(self) -> list[PendingChange]:
+    def pending(self) -> builtins.list[PendingChange]:
         """Every queued change, oldest first, with the names of what it touches."""
         sql = """
             SELECT o.*, c.kind AS c_kind, c.name AS c_name, cp.name AS c_parent,
@@ -492,9 +497,9 @@ class SQLiteStore:
 
     @staticmethod
     def _changed_fields(spec: EntitySpec, current: sqlite3.Row, new: dict[str, Any],
-                        changed: list[str]) -> list[str]:
+                        changed: builtins.list[str]) -> builtins.list[str]:
         """Translate changed columns into domain field names."""
-        out: list[str] = []
+        out: builtins.list[str] = []
         for col in changed:
             if col == "attrs":
                 old_attrs = json.loads(current["attrs"])
@@ -523,7 +528,7 @@ class SQLiteStore:
         return StoreError(f"cannot write {spec.label}: {exc}")
 
     def _subtree(self, conn: sqlite3.Connection, table: str, row_id: int
-                 ) -> list[tuple[str, str, str]]:
+                 ) -> builtins.list[tuple[str, str, str]]:
         """(table, uid, name) of an entity and everything below it."""
         row = conn.execute(f"SELECT uid, name, kind FROM {table} WHERE id = ?",
                            (row_id,)).fetchone()
@@ -571,7 +576,7 @@ class SQLiteStore:
         return {spec_for(cls).kind}
 
     def _kind_clause(self, cls: type[BaseResource], kinds: Sequence[str] | None = None
-                     ) -> tuple[list[str], list[Any]]:
+                     ) -> tuple[builtins.list[str], builtins.list[Any]]:
         wanted = sorted(set(kinds) if kinds else self._kinds(cls))
         marks = ", ".join("?" for _ in wanted)
         return [f"kind IN ({marks})"], list(wanted)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
+from localhub.cli.main import main
 from localhub import ModelRegistryClient
 
 
