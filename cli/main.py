@@ -64,11 +64,18 @@ def main(ctx: click.Context, db: Path | None, quiet: bool, debug: bool) -> None:
 
 def _register_commands() -> None:
     from . import registry_cmds
+    from .bundle_cmds import export, import_
+    from .doctor_cmd import doctor
+    from .kserve_cmd import kserve
+    from .remote_cmds import remote
     from .serve import serve
+    from .watch_cmd import watch
 
     for command in registry_cmds.COMMANDS:
         main.add_command(command)
     main.add_command(serve)
+    for command in (watch, export, import_, kserve, doctor, remote):
+        main.add_command(command)
 
 
 _register_commands()

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-__all__ = ["to_data", "emit_json", "emit_table", "emit_record"]
+__all__ = ["to_data", "emit_json", "emit_json_line", "emit_table", "emit_record"]
 
 
 def to_data(obj: Any) -> Any:
@@ -29,6 +29,11 @@ def to_data(obj: Any) -> Any:
 def emit_json(data: Any) -> None:
     """Print JSON (sorted keys, two-space indent)."""
     click.echo(json.dumps(to_data(data), indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def emit_json_line(data: Any) -> None:
+    """Print one compact JSON object on one line (for streams of events)."""
+    click.echo(json.dumps(to_data(data), sort_keys=True, ensure_ascii=False))
 
 
 def _cell(value: Any) -> str:

@@ -16,7 +16,11 @@
     │   ├── DatabaseCorruptError        not a database, or damaged
     │   ├── DatabasePermissionError     the file or its folder is not writable
     │   └── SchemaTooNewError           written by a newer localhub
-    └── ServerExtraMissingError         ``localhub serve`` without the ``server`` extra
+    ├── ServerExtraMissingError         ``localhub serve`` without the ``server`` extra
+    ├── ConfigError                     ``config.toml`` or a remote definition is wrong
+    ├── BundleError                     an export bundle is damaged or of an unknown format
+    ├── ManifestError                   a drop-folder manifest is wrong (carries ``path``)
+    └── KServeError                     a version cannot be turned into an InferenceService
 
 ``StoreError`` and ``DuplicateError`` keep the names of ``model_registry.exceptions``, and lookups
 that the official client answers with ``ValueError`` raise a subclass of ``ValueError`` here too.
@@ -40,6 +44,10 @@ __all__ = [
     "DatabasePermissionError",
     "SchemaTooNewError",
     "ServerExtraMissingError",
+    "ConfigError",
+    "BundleError",
+    "ManifestError",
+    "KServeError",
 ]
 
 
@@ -144,3 +152,87 @@ class SchemaTooNewError(DatabaseError):
 
 class ServerExtraMissingError(LocalHubError):
     """``localhub serve`` needs FastAPI and uvicorn."""
+
+
+class ConfigError(LocalHubError):
+    """``config.toml`` does not parse, or a remote is missing or badly defined."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class BundleError(LocalHubError):
+    """An export bundle is damaged (checksum, truncation) or of an unknown format."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ManifestError(LocalHubError):
+    """A drop-folder manifest cannot be used; ``path`` names the file."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.reason = message
+
+
+class KServeError(LocalHubError):
+    """A model version lacks what a KServe InferenceService needs."""
+
+
+class RemoteError(LocalHubError):
+    """A remote Model Registry call failed; ``status`` is the HTTP status (0: no answer)."""
+
+    #: Whether retrying the same call later may succeed.
+    retryable: bool = False
+
+    def __init__(self, message: str, *, status: int = 0, url: str = "",
+                 retry_after: float | None = None, body: object = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+        self.retry_after = retry_after
+        self.body = body
+
+
+class RemoteUnreachableError(RemoteError):
+    """No answer: connection refused or reset, DNS, TLS handshake, timeout."""
+
+    retryable = True
+
+
+class RemoteUnavailableError(RemoteError):
+    """5xx, 429 or 408: try again later (``retry_after`` seconds when the server said so)."""
+
+    retryable = True
+
+
+class RemoteAuthError(RemoteError):
+    """401/403: the token is missing, wrong or lacks permissions."""
+
+
+class RemoteRejectedError(RemoteError):
+    """400/422: the server refuses this request; ``message`` carries its reason."""
+
+
+class RemoteNotFoundError(RemoteError):
+    """404: the entity (or route) does not exist on the remote."""
+
+
+class RemoteConflictError(RemoteError):
+    """409: a name or external id is already taken on the remote."""
+
+
+class RemotePreconditionError(RemoteError):
+    """412: ``If-Match`` did not match; ``body`` holds the current entity when sent."""
+
+
+class SyncError(LocalHubError):
+    """The sync engine cannot run."""
+
+
+class SyncLockedError(SyncError):
+    """Another sync of the same database and remote is running."""

@@ -1,0 +1,330 @@
+"""The drop-folder watcher behind ``localhub watch DIR``.
+
+A model version appears in the drop folder either as a folder holding a ``localhub.json``
+manifest (``DIR/<any>/localhub.json`` or ``DIR/<model>/<version>/localhub.json``) or, by
+convention, as ``DIR/<model>/<version>/`` with the model files inside. A folder is registered
+once its files have stopped changing for ``settle`` seconds, and only once: the folder is
+remembered in the database's ``meta`` table (key ``watch:<absolute folder>``), and a version
+that already exists with the same URI is adopted silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import DuplicateError, InvalidInputError, LocalHubError, ManifestError
+from .formats import guess_format
+from .store import SQLiteStore
+from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
+
+__all__ = ["MANIFEST", "Candidate", "FolderWatcher", "Report", "parse_manifest"]
+
+MANIFEST = "localhub.json"
+_MANIFEST_KEYS = {"name", "version", "uri", "format", "format_version", "description", "author",
+                  "metadata"}
+ReportKind = Literal["registered", "exists", "waiting", "error"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A folder that looks like one model version."""
+
+    folder: Path
+    manifest: Path | None
+    name: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What happened to one folder during a scan."""
+
+    kind: ReportKind
+    folder: str
+    message: str
+    model: str | None = None
+    version: str | None = None
+    uri: str | None = None
+
+
+@dataclass
+class _Entry:
+    name: str
+    version: str
+    uri: str
+    model_format_name: str | None
+    model_format_version: str | None = None
+    description: str | None = None
+    author: str | None = None
+    metadata: dict[str, SupportedTypes] = field(default_factory=dict)
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def find_candidates(root: Path) -> list[Candidate]:
+    """Every folder under ``root`` that stands for a model version (manifest or convention)."""
+    out: list[Candidate] = []
+    for first in _visible_dirs(root):
+        if (first / MANIFEST).is_file():
+            out.append(Candidate(first, first / MANIFEST))
+            continue
+        for second in _visible_dirs(first):
+            manifest = second / MANIFEST
+            out.append(Candidate(second, manifest if manifest.is_file() else None,
+                                 name=first.name, version=second.name))
+    return out
+
+
+def _walk(folder: Path) -> Iterator[os.stat_result]:
+    yield folder.stat()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            try:
+                yield os.stat(os.path.join(dirpath, name))
+            except OSError:  # vanished while we looked: the folder is still changing
+                yield os.stat_result((0,) * 7 + (0, time.time(), time.time()))
+
+
+def signature(folder: Path) -> tuple[int, int, float]:
+    """(entries, total size, newest mtime) of a folder tree: changes while files are written."""
+    count = size = 0
+    newest = 0.0
+    for st in _walk(folder):
+        count += 1
+        size += st.st_size
+        newest = max(newest, st.st_mtime)
+    return count, size, newest
+
+
+def _check_metadata(path: Path, value: Any) -> dict[str, SupportedTypes]:
+    if not isinstance(value, dict):
+        raise ManifestError("metadata must be an object of key: value", path=str(path))
+    for key, item in value.items():
+        if not isinstance(item, (bool, int, float, str)):
+            raise ManifestError(f"metadata {key!r} must be a bool, number or string, not "
+                                f"{type(item).__name__}", path=str(path))
+    return dict(value)
+
+
+def parse_manifest(path: Path, *, name: str | None = None, version: str | None = None
+                   ) -> _Entry:
+    """The entry a manifest describes; ``name``/``version`` are defaults from the folders."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"cannot read ({exc})", path=str(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
+                            f"{exc.colno}", path=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ManifestError("must be a JSON object", path=str(path))
+    unknown = sorted(set(data) - _MANIFEST_KEYS)
+    if unknown:
+        raise ManifestError(f"unknown key(s) {', '.join(unknown)}; allowed: "
+                            f"{', '.join(sorted(_MANIFEST_KEYS))}", path=str(path))
+    for key in _MANIFEST_KEYS - {"metadata"}:
+        if key in data and not isinstance(data[key], str):
+            raise ManifestError(f"{key} must be a string", path=str(path))
+    name = data.get("name", name)
+    version = data.get("version", version)
+    if not name or not version:
+        missing = "name" if not name else "version"
+        raise ManifestError(f"{missing} is required", path=str(path))
+    folder = path.parent
+    return _Entry(
+        name=name, version=version, uri=data.get("uri") or folder.resolve().as_uri(),
+        model_format_name=data.get("format") or guess_format(folder, ignore=frozenset({MANIFEST})),
+        model_format_version=data.get("format_version"), description=data.get("description"),
+        author=data.get("author"), metadata=_check_metadata(path, data.get("metadata", {})))
+
+
+def _entry(candidate: Candidate) -> _Entry:
+    if candidate.manifest is not None:
+        return parse_manifest(candidate.manifest, name=candidate.name, version=candidate.version)
+    assert candidate.name is not None and candidate.version is not None
+    return _Entry(name=candidate.name, version=candidate.version,
+                  uri=candidate.folder.resolve().as_uri(),
+                  model_format_name=guess_format(candidate.folder))
+
+
+class FolderWatcher:
+    """Scans a drop folder and registers the versions that have settled."""
+
+    def __init__(self, store: SQLiteStore, root: Path, *, settle: float = 5.0,
+                 author: str | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.root = root
+        self.settle = settle
+        self.author = author
+        self.clock = clock
+        self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._reported: dict[str, tuple[str, str]] = {}
+        self._waiting: set[Path] = set()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+
+    @property
+    def waiting(self) -> int:
+        """How many folders were still changing at the last scan."""
+        return len(self._waiting)
+
+    def scan(self) -> list[Report]:
+        """One pass over the drop folder; returns what changed since the previous pass."""
+        reports: list[Report] = []
+        self._waiting.clear()
+        for candidate in find_candidates(self.root):
+            try:
+                report = self._handle(candidate)
+            except LocalHubError as exc:  # e.g. a locked database: report, retry next scan
+                report = Report("error", str(candidate.folder.resolve()), str(exc),
+                                candidate.name, candidate.version)
+            if report is None:
+                continue
+            last = self._reported.get(report.folder)
+            if last != (report.kind, report.message):
+                self._reported[report.folder] = (report.kind, report.message)
+                reports.append(report)
+        return reports
+
+    def _state(self, folder: Path) -> Literal["empty", "changing", "settled"]:
+        sig = signature(folder)
+        previous = self._seen.get(folder)
+        self._seen[folder] = sig
+        if sig[0] <= 1:
+            return "empty"
+        quiet_for = self.clock() - sig[2]
+        # Seen before: it must also be unchanged since then (mtimes can lie on copies).
+        if quiet_for >= self.settle and (previous is None or previous == sig):
+            return "settled"
+        return "changing"
+
+    def _handle(self, candidate: Candidate) -> Report | None:
+        folder = candidate.folder.resolve()
+        key = f"watch:{folder}"
+        if self.store.get_meta(key) is not None:
+            return None
+        state = self._state(candidate.folder)
+        if state == "empty":
+            return None
+        if state == "changing":
+            self._waiting.add(candidate.folder)
+            return Report("waiting", str(folder), "files still changing", candidate.name,
+                          candidate.version)
+        try:
+            entry = _entry(candidate)
+            return self._register(key, folder, entry)
+        except ManifestError as exc:
+            return Report("error", str(folder), str(exc))
+        except InvalidInputError as exc:
+            return Report("error", str(folder), f"{folder}: {exc}; rename the folder or fix "
+                          "the manifest", candidate.name, candidate.version)
+
+    def _register(self, key: str, folder: Path, entry: _Entry) -> Report:
+        existing = self._existing_uri(entry.name, entry.version)
+        if existing is None:
+            try:
+                self.store.register_model(
+                    entry.name, entry.uri, version=entry.version,
+                    model_format_name=entry.model_format_name,
+                    model_format_version=entry.model_format_version,
+                    author=entry.author or self.author, owner=entry.author or self.author,
+                    version_description=entry.description, metadata=entry.metadata)
+            except DuplicateError:  # another process registered it meanwhile
+                existing = self._existing_uri(entry.name, entry.version)
+                if existing is None:
+                    raise
+            else:
+                self._remember(key, entry)
+                fmt = f" ({entry.model_format_name})" if entry.model_format_name else ""
+                return Report("registered", str(folder),
+                              f"registered {entry.name} {entry.version}{fmt} -> {entry.uri}",
+                              entry.name, entry.version, entry.uri)
+        if existing == entry.uri:
+            self._remember(key, entry)
+            return Report("exists", str(folder), f"{entry.name} {entry.version} already "
+                          "registered", entry.name, entry.version, entry.uri)
+        return Report("error", str(folder),
+                      f"{folder}: {entry.name} {entry.version} is already registered with URI "
+                      f"{existing}, not {entry.uri}; rename the version folder (or set "
+                      "\"version\" in its localhub.json)", entry.name, entry.version, entry.uri)
+
+    def _existing_uri(self, name: str, version: str) -> str | None:
+        model = self.store.find(RegisteredModel, name=name)
+        if model is None or model.id is None:
+            return None
+        mv = self.store.find(ModelVersion, name=version, parent_id=model.id)
+        if mv is None or mv.id is None:
+            return None
+        artifact = self.store.find(ModelArtifact, name=name, parent_id=mv.id)
+        if artifact is None:
+            items = self.store.list(ModelArtifact, parent_id=mv.id, page_size=1).items
+            artifact = items[0] if items else None  # type: ignore[assignment]
+        return (getattr(artifact, "uri", None) or "") if artifact is not None else ""
+
+    def _remember(self, key: str, entry: _Entry) -> None:
+        self.store.set_meta(key, json.dumps({"model": entry.name, "version": entry.version,
+                                             "uri": entry.uri}))
+
+    # -- scanning until done, or forever ------------------------------------------------------
+
+    def run_once(self, on_report: Callable[[Report], None], *, timeout: float | None = None
+                 ) -> None:
+        """Scan, waiting for changing folders to settle (at most ``timeout`` seconds)."""
+        limit = timeout if timeout is not None else max(10 * self.settle, 30.0)
+        deadline = time.monotonic() + limit
+        while True:
+            for report in self.scan():
+                on_report(report)
+            if not self._waiting or time.monotonic() >= deadline or self._stop.is_set():
+                break
+            self._stop.wait(min(max(self.settle / 2, 0.05), 1.0))
+        for folder in sorted(self._waiting):
+            on_report(Report("error", str(folder.resolve()),
+                             f"{folder}: still changing after {limit:g}s; skipped (run again "
+                             "once the copy has finished)"))
+
+    def run(self, on_report: Callable[[Report], None]) -> None:
+        """Watch until :meth:`stop`: watchdog events wake a debounced rescan."""
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        wake = self._wake
+
+        class _Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                wake.set()
+
+        observer = Observer()
+        observer.schedule(_Handler(), str(self.root), recursive=True)
+        observer.start()
+        try:
+            while not self._stop.is_set():
+                for report in self.scan():
+                    on_report(report)
+                # Changing folders need a rescan after the settle time even with no event;
+                # otherwise sleep until something happens (with a slow safety rescan).
+                timeout = min(max(self.settle / 2, 0.05), 1.0) if self._waiting else 30.0
+                self._wake.wait(timeout)
+                self._wake.clear()
+                self._stop.wait(min(0.1, self.settle))  # debounce bursts of events
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` / :meth:`run_once` to return soon (safe from a signal handler)."""
+        self._stop.set()
+        self._wake.set()
+
