@@ -39,7 +39,6 @@ from .types import (
     Metric,
     ModelVersion,
     ModelVersionState,
-    Parameter,
     ParameterType,
     RegisteredModel,
     RegisteredModelState,
@@ -50,18 +49,18 @@ from .types import (
 )
 
 __all__ = [
-    "WireFormatError",
+    "ID_PATTERN",
     "MissingFieldError",
+    "WireFormatError",
+    "artifact_class",
+    "camel",
+    "decode_create",
+    "decode_properties",
+    "decode_update",
+    "encode_properties",
+    "from_json",
     "to_json",
     "to_request",
-    "from_json",
-    "decode_create",
-    "decode_update",
-    "decode_properties",
-    "encode_properties",
-    "camel",
-    "artifact_class",
-    "ID_PATTERN",
 ]
 
 T = TypeVar("T", bound=BaseResource)
@@ -70,6 +69,10 @@ T = TypeVar("T", bound=BaseResource)
 ID_PATTERN = re.compile(r"[0-9]{1,10}")
 _INT_VALUE = re.compile(r"-?(?:[1-9][0-9]{0,8}|0)")
 _INT64 = re.compile(r"-?[0-9]{1,19}")
+#: ``format: uri`` (RFC 3986): a scheme, then no spaces, no controls, valid %-escapes.
+_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*")
+_URI_FIELDS = {"logo", "license_link"}
 
 
 class WireFormatError(LocalHubError, ValueError):
@@ -123,7 +126,7 @@ _SCHEMAS: dict[type[BaseResource], tuple[tuple[str, ...], tuple[str, ...], tuple
        for cls in ARTIFACT_TYPES.values()},
 }
 #: Fields that exist on the domain type but not in the spec's response schema.
-_HIDDEN = {ServeModel: ("inference_service_id",)}
+_HIDDEN: dict[type[BaseResource], tuple[str, ...]] = {ServeModel: ("inference_service_id",)}
 _ID_FIELDS = {"registered_model_id", "model_version_id", "serving_environment_id",
               "inference_service_id"}
 _INT64_FIELDS = {"timestamp", "step"}
@@ -320,6 +323,8 @@ def _field_value(cls: type[BaseResource], name: str, value: Any, *, request: boo
         return str(int(value))
     if not isinstance(value, str):
         raise WireFormatError(f"{key} must be a string, got {type(value).__name__}", field=key)
+    if request and name in _URI_FIELDS and not _URI.fullmatch(value):
+        raise WireFormatError(f"{key} must be an absolute URI, got {value[:80]!r}", field=key)
     if name in _ID_FIELDS or name == "id":
         if not ID_PATTERN.fullmatch(value) or not 0 < int(value) < 2**31:
             raise WireFormatError(f"{key} must be a positive decimal id, got {value!r}",

@@ -164,7 +164,7 @@ class ModelRegistry:
             raise StoreError("Model must have an ID")
         if not isinstance(model, (RegisteredModel, ModelVersion, ModelArtifact)):
             raise StoreError("Model must be an instance of BaseResourceModel or a subclass")
-        current = self._store.get(type(model), model.id)
+        current = self._store.get(type(model), str(model.id))
         if current is None:
             raise NotFoundError(f"no {type(model).__name__} found for id {model.id}",
                                 entity=type(model).__name__, key=str(model.id))
@@ -267,6 +267,46 @@ class ModelRegistry:
             raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
                                 entity="model version", key=f"{name}:{version}")
         self._store.delete(found)
+
+    # -- sync -------------------------------------------------------------------------------
+
+    def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
+             on_conflict: str = "manual", dry_run: bool = False, token: str | None = None,
+             **engine_options: Any) -> Any:
+        """Push queued changes to ``remote`` (default: this registry's address) and pull its
+        changes; returns a ``localhub.sync.SyncReport``. The token (default: ``user_token``)
+        is used for this call only and never stored."""
+        from .remote import RemoteRegistry
+        from .sync import SyncEngine
+
+        url = (remote or self.base_url).rstrip("/")
+        if not url:
+            raise ValueError("no remote to sync with: pass remote= or a server address")
+        verify: bool | str = self.custom_ca or True
+        if token is None:
+            token = self._user_token or (os.environ.get(self.user_token_envvar)
+                                         if self.user_token_envvar else None)
+        client = RemoteRegistry(url, token=token, verify=verify)
+        try:
+            engine = SyncEngine(self._store, client, on_conflict=on_conflict,  # type: ignore[arg-type]
+                                **engine_options)
+            return engine.run(push=push, pull=pull, dry_run=dry_run)
+        finally:
+            client.close()
+
+    def conflicts(self, *, include_resolved: bool = False) -> list[Any]:
+        """Sync conflicts (open ones unless ``include_resolved``), oldest first."""
+        from .sync import list_conflicts
+
+        return list_conflicts(self._store, include_resolved=include_resolved)
+
+    def resolve(self, conflict_id: int, choice: str, value: Any = None) -> Any:
+        """Resolve a sync conflict with ``ours``, ``theirs`` or an explicit ``value``."""
+        from .sync import resolve
+
+        if value is not None and choice != "value":
+            choice = "value"
+        return resolve(self._store, conflict_id, choice, value)
 
     # -- internals ----------------------------------------------------------------------------
 

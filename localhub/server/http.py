@@ -29,9 +29,23 @@ from ..errors import (
 from ..store import Page, SQLiteStore
 from ..types import BaseResource
 
-__all__ = ["ApiError", "Ctx", "Reply", "Handler", "error_for", "error_body", "etag",
-           "entity_reply", "list_reply", "parse_id", "list_options", "quote", "name_filter",
-           "check_if_match", "require"]
+__all__ = [
+    "ApiError",
+    "Ctx",
+    "Handler",
+    "Reply",
+    "check_if_match",
+    "entity_reply",
+    "error_body",
+    "error_for",
+    "etag",
+    "list_options",
+    "list_reply",
+    "name_filter",
+    "parse_id",
+    "quote",
+    "require",
+]
 
 T = TypeVar("T", bound=BaseResource)
 _DIGITS = re.compile(r"[0-9]+")
@@ -184,8 +198,11 @@ def list_options(ctx: Ctx, *, extra_filter: list[str] | None = None) -> dict[str
     if sort_order is not None and sort_order not in _SORT_ORDER:
         raise ApiError(400, f"invalid sortOrder {sort_order[:40]!r}: must be ASC or DESC: "
                             "bad request")
-    clauses = [f"({q})" for q in [ctx.arg("filterQuery")] if q and q.strip()]
-    clauses.extend(extra_filter or [])
+    query = ctx.arg("filterQuery")
+    clauses = [query] if query and query.strip() else []
+    if extra_filter:
+        # Wrapped only when combined, so that error positions match the user's query.
+        clauses = [f"({c})" for c in clauses] + list(extra_filter)
     return {"filter_query": " AND ".join(clauses) or None, "order_by": order_by,
             "sort_order": sort_order, "page_size": page_size,
             "page_token": ctx.arg("nextPageToken")}

@@ -22,8 +22,14 @@ from .http import (
     require,
 )
 
-__all__ = ["get_handler", "patch_handler", "list_handler", "find_handler", "patch_entity",
-           "label_of"]
+__all__ = [
+    "find_handler",
+    "get_handler",
+    "label_of",
+    "list_handler",
+    "patch_entity",
+    "patch_handler",
+]
 
 
 def label_of(cls: type[BaseResource]) -> str:
