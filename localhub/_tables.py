@@ -12,10 +12,11 @@ snake_case keys) and ``custom_properties`` as JSON ``{key: {"<kind>_value": valu
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, text
+from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, text
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ContextRow", "ArtifactRow", "ExecutionRow", "OutboxRow", "MetaRow", "TABLES"]
+__all__ = ["ContextRow", "ArtifactRow", "ExecutionRow", "OutboxRow", "MetaRow", "TABLES",
+           "SyncLinkRow", "SyncConflictRow", "SyncStateRow", "SyncItemRow", "SYNC_TABLES"]
 
 
 class _EntityColumns(SQLModel):
@@ -127,3 +128,88 @@ class MetaRow(SQLModel, table=True):
 
 
 TABLES = [ContextRow, ArtifactRow, ExecutionRow, OutboxRow, MetaRow]
+
+
+# -- sync (migration 0002) --------------------------------------------------------------------
+
+
+class SyncLinkRow(SQLModel, table=True):
+    """A local entity known to a remote: its remote id and the base last seen there."""
+
+    __tablename__ = "sync_links"
+    __table_args__ = (
+        PrimaryKeyConstraint("remote", "entity_uid"),
+        Index("sync_links_remote_id", "remote", "entity_table", "remote_id", unique=True),
+    )
+
+    #: The remote's base URL (normalised); never a token.
+    remote: str = Field(nullable=False)
+    entity_uid: str = Field(nullable=False)
+    entity_table: str = Field(nullable=False)
+    remote_id: str = Field(nullable=False)
+    #: The remote's content as last seen (JSON, domain field names; see sync/snapshot.py).
+    base: str = Field(default="{}", nullable=False)
+    base_update_time: int = Field(default=0, nullable=False)
+    base_hash: str = Field(default="", nullable=False)
+    #: The remote's ETag for ``base`` when it sends one.
+    etag: str | None = None
+
+
+class SyncConflictRow(SQLModel, table=True):
+    """A difference the engine would not decide alone; open until ``resolved_at`` is set."""
+
+    __tablename__ = "sync_conflicts"
+    __table_args__ = (
+        Index("sync_conflicts_entity", "remote", "entity_uid", "resolved_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    remote: str = Field(nullable=False)
+    entity_uid: str = Field(nullable=False)
+    entity_table: str = Field(nullable=False)
+    entity_kind: str = Field(nullable=False)
+    #: update-update, create-different, remote-missing, archived-vs-edit.
+    kind: str = Field(nullable=False)
+    #: JSON list of the fields in conflict ("custom_properties.<key>" per property key).
+    fields: str = Field(default="[]", nullable=False)
+    base: str = Field(default="{}", nullable=False)
+    local: str = Field(default="{}", nullable=False)
+    #: The remote's values (JSON); named so to keep ``remote`` for the remote's URL.
+    remote_values: str = Field(default="{}", nullable=False)
+    remote_id: str | None = None
+    message: str | None = None
+    created_at: int = Field(nullable=False)
+    resolved_at: int | None = None
+    #: ours, theirs, value, policy:ours, policy:theirs.
+    resolution: str | None = None
+
+
+class SyncStateRow(SQLModel, table=True):
+    """Per-remote facts: pull watermarks, last push/pull times."""
+
+    __tablename__ = "sync_state"
+    __table_args__ = (PrimaryKeyConstraint("remote", "key"),)
+
+    remote: str = Field(nullable=False)
+    key: str = Field(nullable=False)
+    value: str = Field(nullable=False)
+
+
+class SyncItemRow(SQLModel, table=True):
+    """Per-remote push state of an entity: create attempted, or set aside with a message."""
+
+    __tablename__ = "sync_items"
+    __table_args__ = (PrimaryKeyConstraint("remote", "entity_uid"),)
+
+    remote: str = Field(nullable=False)
+    entity_uid: str = Field(nullable=False)
+    #: Set (epoch ms) in a committed transaction BEFORE a create is sent: a retry looks the
+    #: natural key up first.
+    create_attempted_at: int | None = None
+    #: Set when the remote rejected the operation (400/422) or its parent was set aside.
+    set_aside_at: int | None = None
+    message: str | None = None
+
+
+SYNC_TABLES = [SyncLinkRow, SyncConflictRow, SyncStateRow, SyncItemRow]

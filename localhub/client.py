@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import NotFoundError
 from .registry import ModelRegistry
@@ -182,6 +183,26 @@ class ModelRegistryClient:
     def pending(self) -> list[PendingChange]:
         """The queued local changes no remote has acknowledged yet, oldest first."""
         return self._registry.pending()
+
+    def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
+             on_conflict: str = "manual", dry_run: bool = False, token: str | None = None,
+             **engine_options: Any) -> Any:
+        """Push queued changes and pull remote ones; returns a ``localhub.sync.SyncReport``.
+
+        ``remote`` defaults to ``base_url``; ``token`` to ``user_token`` (never stored);
+        ``on_conflict`` is ``"manual"``, ``"ours"`` or ``"theirs"``; ``dry_run`` returns the
+        plan without sending or writing anything.
+        """
+        return self._registry.sync(remote, push=push, pull=pull, on_conflict=on_conflict,
+                                   dry_run=dry_run, token=token, **engine_options)
+
+    def conflicts(self, *, include_resolved: bool = False) -> list[Any]:
+        """Sync conflicts (open ones unless ``include_resolved``), oldest first."""
+        return self._registry.conflicts(include_resolved=include_resolved)
+
+    def resolve(self, conflict_id: int, choice: str, value: Any = None) -> Any:
+        """Resolve a sync conflict: ``"ours"``, ``"theirs"``, or an explicit ``value``."""
+        return self._registry.resolve(conflict_id, choice, value)
 
     def archive_model(self, name: str) -> RegisteredModel:
         """Archive a model (state ARCHIVED; the registry has no delete)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Sequence
 
 from sqlite_utils import Database as UtilsDatabase
 from sqlite_utils.migrations import Migrations
@@ -17,7 +18,7 @@ __all__ = ["MIGRATIONS", "apply"]
 MIGRATIONS = Migrations("localhub")
 
 
-def _ddl_for_tables() -> list[str]:
+def _ddl_for_tables(models: Sequence[type] | None = None) -> list[str]:
     """CREATE TABLE / CREATE INDEX statements compiled from the sqlmodel table models."""
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
@@ -26,7 +27,7 @@ def _ddl_for_tables() -> list[str]:
 
     dialect = sqlite.dialect()
     statements: list[str] = []
-    for model in TABLES:
+    for model in TABLES if models is None else models:
         table = model.__table__  # type: ignore[attr-defined]
         statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
         for index in sorted(table.indexes, key=lambda i: i.name or ""):
@@ -38,7 +39,16 @@ def _ddl_for_tables() -> list[str]:
 def _initial(db: UtilsDatabase) -> None:
     for statement in _ddl_for_tables():
         db.execute(statement)
-    db["meta"].insert({"key": "database_uid", "value": uuid.uuid4().hex})
+    db.table("meta").insert({"key": "database_uid", "value": uuid.uuid4().hex})
+
+
+@MIGRATIONS(name="0002_sync")
+def _sync(db: UtilsDatabase) -> None:
+    """Sync bookkeeping: links with bases, conflicts, per-remote state, create markers."""
+    from ._tables import SYNC_TABLES
+
+    for statement in _ddl_for_tables(SYNC_TABLES):
+        db.execute(statement)
 
 
 def apply(conn: sqlite3.Connection) -> None:

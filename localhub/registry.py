@@ -288,7 +288,7 @@ class ModelRegistry:
                                          if self.user_token_envvar else None)
         client = RemoteRegistry(url, token=token, verify=verify)
         try:
-            engine = SyncEngine(self._store, client, on_conflict=on_conflict,  # type: ignore[arg-type]
+            engine = SyncEngine(self._store, client, on_conflict=on_conflict,
                                 **engine_options)
             return engine.run(push=push, pull=pull, dry_run=dry_run)
         finally:
@@ -298,7 +298,7 @@ class ModelRegistry:
         """Sync conflicts (open ones unless ``include_resolved``), oldest first."""
         from .sync import list_conflicts
 
-        return list_conflicts(self._store, include_resolved=include_resolved)
+        return list(list_conflicts(self._store, include_resolved=include_resolved))
 
     def resolve(self, conflict_id: int, choice: str, value: Any = None) -> Any:
         """Resolve a sync conflict with ``ours``, ``theirs`` or an explicit ``value``."""

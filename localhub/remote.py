@@ -1,0 +1,279 @@
+"""A remote Model Registry over REST: one ``requests.Session``, errors translated once.
+
+``RemoteRegistry`` speaks the official v1 API (falling back to ``v1alpha3`` when the v1 routes
+are missing) through the one wire codec (:mod:`localhub.codec`). Every failure is translated
+here, once, into the :class:`~localhub.errors.RemoteError` family; the sync engine never sees
+a ``requests`` exception.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .codec import from_json, to_request
+from .errors import (
+    RemoteAuthError,
+    RemoteConflictError,
+    RemoteError,
+    RemoteNotFoundError,
+    RemotePreconditionError,
+    RemoteRejectedError,
+    RemoteUnavailableError,
+    RemoteUnreachableError,
+)
+from .types import Artifact, BaseResource, ModelVersion, RegisteredModel
+
+if TYPE_CHECKING:  # requests is imported when a RemoteRegistry is built, not on import
+    import requests
+
+__all__ = ["API_V1", "API_V1ALPHA3", "Fetched", "RemoteRegistry"]
+
+T = TypeVar("T", bound=BaseResource)
+
+API_V1 = "/api/model_registry/v1"
+API_V1ALPHA3 = "/api/model_registry/v1alpha3"
+
+_COLLECTION = {RegisteredModel: "/registered_models", ModelVersion: "/model_versions"}
+
+
+@dataclass
+class Fetched:
+    """An entity read from (or written to) the remote, with its ETag when one was sent."""
+
+    entity: Any
+    etag: str | None
+    data: dict[str, Any]
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RemoteRegistry:
+    """A Model Registry server at ``base_url`` (scheme, host and port; no API path).
+
+    ``token`` is sent as ``Authorization: Bearer``; it is kept in memory only. ``verify`` is
+    True (system CAs), False, or the path of a CA bundle. ``session`` is injected by tests.
+    """
+
+    def __init__(self, base_url: str, *, token: str | None = None,
+                 verify: bool | str = True, timeout: tuple[float, float] = (5, 30),
+                 session: requests.Session | None = None) -> None:
+        import requests
+
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = session if session is not None else requests.Session()
+        self.session.verify = verify
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.session.headers.setdefault("Accept", "application/json")
+        self.api = API_V1
+        self._api_confirmed = False
+        #: Every request sent, as (method, path) — the plan and tests read it.
+        self.sent: list[tuple[str, str]] = []
+
+    def __repr__(self) -> str:
+        return f"RemoteRegistry({self.base_url!r}, api={self.api!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                body: Any = None, headers: Mapping[str, str] | None = None
+                ) -> tuple[Any, str | None]:
+        """Send one call; returns (decoded JSON body, ETag) or raises a RemoteError."""
+        import requests
+
+        while True:
+            url = self.base_url + self.api + path
+            self.sent.append((method, self.api + path))
+            try:
+                resp = self.session.request(
+                    method, url, params=params,
+                    data=None if body is None else json.dumps(body),
+                    headers={**({"Content-Type": "application/json"} if body is not None
+                                else {}), **(headers or {})},
+                    timeout=self.timeout)
+            except requests.Timeout as exc:
+                raise RemoteUnreachableError(f"{method} {url}: timed out ({exc})",
+                                             url=url) from None
+            except requests.ConnectionError as exc:
+                raise RemoteUnreachableError(f"{method} {url}: cannot reach the remote ({exc})",
+                                             url=url) from None
+            except requests.RequestException as exc:
+                raise RemoteUnreachableError(f"{method} {url}: {exc}", url=url) from None
+            data, is_json = self._decode(resp)
+            if resp.status_code == 404 and not is_json and not self._api_confirmed \
+                    and self.api == API_V1:
+                # The v1 routes do not exist here (a plain-text "404 page not found"):
+                # an older server; speak v1alpha3 from now on.
+                self.api = API_V1ALPHA3
+                self._api_confirmed = True
+                continue
+            if is_json:
+                self._api_confirmed = True
+            if 200 <= resp.status_code < 300:
+                return data, resp.headers.get("ETag")
+            raise self._error(method, url, resp, data)
+
+    @staticmethod
+    def _decode(resp: requests.Response) -> tuple[Any, bool]:
+        text = resp.text
+        if not text:
+            return None, False
+        try:
+            return json.loads(text), True
+        except ValueError:
+            return text, False
+
+    @staticmethod
+    def _error(method: str, url: str, resp: requests.Response, data: Any) -> RemoteError:
+        status = resp.status_code
+        if isinstance(data, dict) and isinstance(data.get("message"), str):
+            detail = data["message"]
+        elif isinstance(data, str) and data.strip():
+            detail = data.strip()[:500]
+        else:
+            detail = resp.reason or f"HTTP {status}"
+        where = f"{method} {url}"
+        kwargs: dict[str, Any] = {"status": status, "url": url, "body": data}
+        if status in (401, 403):
+            return RemoteAuthError(
+                f"{where}: HTTP {status} {detail}. The remote refused the credentials: pass a "
+                "valid bearer token (ModelRegistryClient(user_token=...) or sync(token=...)) "
+                "that may read and write the Model Registry", **kwargs)
+        if status in (400, 422):
+            return RemoteRejectedError(f"{where}: HTTP {status}: {detail}", **kwargs)
+        if status == 404:
+            return RemoteNotFoundError(f"{where}: HTTP 404: {detail}", **kwargs)
+        if status == 409:
+            return RemoteConflictError(f"{where}: HTTP 409: {detail}", **kwargs)
+        if status == 412:
+            return RemotePreconditionError(f"{where}: HTTP 412: {detail}", **kwargs)
+        if status in (408, 429) or status >= 500:
+            return RemoteUnavailableError(
+                f"{where}: HTTP {status}: {detail}",
+                retry_after=_retry_after(resp.headers.get("Retry-After")), **kwargs)
+        return RemoteError(f"{where}: HTTP {status}: {detail}", **kwargs)
+
+    # -- entities -----------------------------------------------------------------------------
+
+    def _one(self, cls: type[T], data: Any, etag: str | None) -> Fetched:
+        if not isinstance(data, dict):
+            raise RemoteError(f"unexpected answer from the remote: {str(data)[:200]!r}")
+        return Fetched(from_json(cls, data), etag, data)
+
+    def find_model(self, name: str) -> Fetched | None:
+        """The registered model with this name, or None."""
+        try:
+            data, etag = self.request("GET", "/registered_model", params={"name": name})
+        except RemoteNotFoundError:
+            return None
+        return self._one(RegisteredModel, data, etag)
+
+    def find_version(self, name: str, model_id: str) -> Fetched | None:
+        """The version ``name`` of the remote model ``model_id``, or None."""
+        try:
+            data, etag = self.request("GET", "/model_version",
+                                      params={"name": name, "parentResourceId": model_id})
+        except RemoteNotFoundError:
+            return None
+        return self._one(ModelVersion, data, etag)
+
+    def find_artifact(self, name: str, version_id: str, kind: str) -> Fetched | None:
+        """The artifact ``name`` of type ``kind`` in the remote version, or None."""
+        data, _ = self.request("GET", f"/model_versions/{version_id}/artifacts",
+                               params={"name": name, "artifactType": kind})
+        items = data.get("items") or [] if isinstance(data, dict) else []
+        for item in items:
+            if item.get("name") == name and item.get("artifactType") == kind:
+                return self._one(Artifact, item, None)
+        return None
+
+    def get(self, cls: type[T], remote_id: str) -> Fetched:
+        """One entity by id (RemoteNotFoundError when gone)."""
+        data, etag = self.request("GET", self._path(cls, remote_id))
+        return self._one(cls, data, etag)
+
+    def create(self, entity: BaseResource, *, parent_id: str | None = None) -> Fetched:
+        """POST a new entity; versions under model ``parent_id``, artifacts under a version."""
+        body = to_request(entity, mode="create")
+        if isinstance(entity, RegisteredModel):
+            data, etag = self.request("POST", "/registered_models", body=body)
+            return self._one(RegisteredModel, data, etag)
+        if isinstance(entity, ModelVersion):
+            body["registeredModelId"] = parent_id
+            data, etag = self.request("POST", "/model_versions", body=body)
+            return self._one(ModelVersion, data, etag)
+        if isinstance(entity, Artifact):
+            body.pop("id", None)
+            data, etag = self.request("POST", f"/model_versions/{parent_id}/artifacts",
+                                      body=body)
+            return self._one(Artifact, data, etag)
+        raise TypeError(f"cannot create {type(entity).__name__} remotely")
+
+    def patch(self, cls: type[T], remote_id: str, body: dict[str, Any], *,
+              if_match: str | None = None) -> Fetched:
+        """PATCH an entity with a prepared update body (``If-Match`` when given)."""
+        if cls is Artifact:
+            raise TypeError("patch() needs the concrete artifact class (its artifactType)")
+        if issubclass(cls, Artifact):
+            body = {"artifactType": cls.kind, **body}
+        headers = {"If-Match": if_match} if if_match else None
+        data, etag = self.request("PATCH", self._path(cls, remote_id), body=body,
+                                  headers=headers)
+        return self._one(cls, data, etag)
+
+    def list_page(self, cls: type[BaseResource], *, filter_query: str | None = None,
+                  order_by: str | None = None, sort_order: str | None = None,
+                  page_size: int | None = None, page_token: str | None = None,
+                  version_id: str | None = None) -> tuple[list[BaseResource], str]:
+        """One page of a collection: (entities, nextPageToken)."""
+        if version_id is not None:
+            path = f"/model_versions/{version_id}/artifacts"
+        elif issubclass(cls, Artifact):
+            path = "/artifacts"
+        else:
+            path = _COLLECTION[cls]
+        params = {k: v for k, v in (("filterQuery", filter_query), ("orderBy", order_by),
+                                    ("sortOrder", sort_order), ("pageSize", page_size),
+                                    ("nextPageToken", page_token)) if v}
+        data, _ = self.request("GET", path, params=params)
+        if not isinstance(data, dict):
+            raise RemoteError(f"unexpected list answer from the remote: {str(data)[:200]!r}")
+        target: type[BaseResource] = Artifact if issubclass(cls, Artifact) else cls
+        items = [from_json(target, item) for item in data.get("items") or []]
+        return items, str(data.get("nextPageToken") or "")
+
+    def list_all(self, cls: type[BaseResource], *, page_size: int = 100,
+                 **options: Any) -> Iterator[BaseResource]:
+        """Every entity of a collection, page by page."""
+        token: str | None = None
+        while True:
+            items, token = self.list_page(cls, page_size=page_size, page_token=token, **options)
+            yield from items
+            if not token or not items:
+                return
+
+    @staticmethod
+    def _path(cls: type[BaseResource], remote_id: str) -> str:
+        if issubclass(cls, Artifact):
+            return f"/artifacts/{remote_id}"
+        return f"{_COLLECTION[cls]}/{remote_id}"

@@ -1,0 +1,168 @@
+"""Conflicts as rows: list them, show base / local / remote, resolve ours / theirs / value."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from localhub.errors import InvalidInputError, NotFoundError
+from localhub.store import SQLiteStore
+
+from .merge import CP
+from .snapshot import apply_snapshot, snapshot
+from .state import Ledger
+
+__all__ = ["Conflict", "list_conflicts", "resolve"]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One conflict: the fields in question with their base, local and remote values."""
+
+    id: int
+    remote: str
+    entity_uid: str
+    entity_kind: str
+    kind: str
+    fields: tuple[str, ...]
+    base: dict[str, Any]
+    local: dict[str, Any]
+    remote_values: dict[str, Any]
+    remote_id: str | None
+    message: str | None
+    created_at: int
+    resolved_at: int | None
+    resolution: str | None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+def _conflict(row: Any) -> Conflict:
+    return Conflict(int(row["id"]), row["remote"], row["entity_uid"], row["entity_kind"],
+                    row["kind"], tuple(json.loads(row["fields"])), json.loads(row["base"]),
+                    json.loads(row["local"]), json.loads(row["remote_values"]), row["remote_id"],
+                    row["message"], int(row["created_at"]), row["resolved_at"],
+                    row["resolution"])
+
+
+def list_conflicts(store: SQLiteStore, *, remote: str | None = None,
+                   include_resolved: bool = False) -> list[Conflict]:
+    """Conflicts, oldest first (open ones only unless ``include_resolved``)."""
+    sql = "SELECT * FROM sync_conflicts WHERE 1"
+    params: list[Any] = []
+    if remote is not None:
+        sql += " AND remote = ?"
+        params.append(remote)
+    if not include_resolved:
+        sql += " AND resolved_at IS NULL"
+    with store.db.read() as conn:
+        return [_conflict(r) for r in conn.execute(sql + " ORDER BY id", params)]
+
+
+def _set_field(snap: dict[str, Any], name: str, value: Any) -> None:
+    if name.startswith(CP + "."):
+        key = name[len(CP) + 1:]
+        props = dict(snap.get(CP) or {})
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = value
+        snap[CP] = props
+    else:
+        snap[name] = value
+
+
+def _cell(value: Any) -> dict[str, Any]:
+    """A plain Python value as a snapshot property cell."""
+    from localhub.types import RegisteredModel
+
+    from .snapshot import snapshot as snap_of
+
+    cell: dict[str, Any] = snap_of(RegisteredModel(name="x", custom_properties={"k": value}))[CP]["k"]
+    return cell
+
+
+def resolve(store: SQLiteStore, conflict_id: int, choice: str, value: Any = None) -> Conflict:
+    """Resolve a conflict.
+
+    * ``ours``: the local values are queued and pushed over the remote's on the next sync.
+    * ``theirs``: the remote's values are taken locally (nothing queued).
+    * ``value``: ``value`` is set locally for the conflict's field and pushed (one field).
+    """
+    if choice not in ("ours", "theirs", "value"):
+        raise InvalidInputError("choice", "must be ours, theirs or value")
+    with store.db.read() as conn:
+        row = conn.execute("SELECT * FROM sync_conflicts WHERE id = ?",
+                           (conflict_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no conflict with id {conflict_id}", entity="conflict",
+                            key=str(conflict_id))
+    c = _conflict(row)
+    if not c.open:
+        raise InvalidInputError("conflict", f"#{conflict_id} is already resolved "
+                                            f"({c.resolution})")
+    if choice == "value" and len(c.fields) != 1:
+        raise InvalidInputError("value", f"conflict #{conflict_id} has {len(c.fields)} fields; "
+                                         "an explicit value resolves a one-field conflict")
+    ledger = Ledger(store, c.remote)
+    with store.db.write() as conn:
+        table = row["entity_table"]
+        local = ledger.load(conn, table, c.entity_uid)
+        if local is None:
+            raise NotFoundError(f"the entity of conflict #{conflict_id} no longer exists")
+        mine = snapshot(local.entity)
+        top = sorted({f.split(".", 1)[0] for f in c.fields})
+        if c.kind == "create-different":
+            link_entity = apply_snapshot(local.entity, c.remote_values)
+            link_entity.id = c.remote_id
+            link_entity.last_update_time_since_epoch = "0"
+            ledger.set_link(conn, c.entity_uid, table, link_entity, None)
+            if choice == "theirs":
+                ledger.write_entity(conn, local, apply_snapshot(local.entity, c.remote_values))
+                conn.execute("DELETE FROM outbox WHERE entity_uid = ?", (c.entity_uid,))
+            else:
+                if choice == "value":
+                    _set_field(mine, c.fields[0], _wire(c.fields[0], value))
+                    ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
+                ledger.record_update(conn, local, top)
+        elif c.kind == "remote-missing":
+            if choice == "ours":
+                conn.execute("DELETE FROM sync_links WHERE remote = ? AND entity_uid = ?",
+                             (c.remote, c.entity_uid))
+                conn.execute("DELETE FROM sync_items WHERE remote = ? AND entity_uid = ?",
+                             (c.remote, c.entity_uid))
+                from localhub._entities import spec_for
+
+                store._record(conn, spec_for(local.entity), local.uid, local.row_id, "create",
+                              [n for n, v in mine.items() if v not in (None, {}, [])])
+            elif choice == "theirs":
+                conn.execute("DELETE FROM outbox WHERE entity_uid = ?", (c.entity_uid,))
+            else:
+                raise InvalidInputError("choice", "a remote-missing conflict takes ours or theirs")
+        else:  # update-update, archived-vs-edit
+            if choice == "theirs":
+                for name in c.fields:
+                    _set_field(mine, name, c.remote_values.get(name))
+                ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
+            else:
+                if choice == "value":
+                    _set_field(mine, c.fields[0], _wire(c.fields[0], value))
+                    ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
+                ledger.record_update(conn, local, top)
+        conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
+                     (store.clock(), choice, conflict_id))
+        row = conn.execute("SELECT * FROM sync_conflicts WHERE id = ?",
+                           (conflict_id,)).fetchone()
+    return _conflict(row)
+
+
+def _wire(name: str, value: Any) -> Any:
+    """A user-given value in snapshot form (properties become typed cells)."""
+    if name.startswith(CP + "."):
+        return None if value is None else _cell(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value

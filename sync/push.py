@@ -1,0 +1,359 @@
+"""Push: one coalesced operation at a time, idempotent across interruptions.
+
+Create: never attempted against this remote -> mark attempted (committed) -> POST; attempted
+before, or 409 -> look the natural key up -> absent: POST; equal: adopt; different: conflict.
+Update: PATCH with If-Match when the link has an ETag (412 -> merge path); else GET, compare
+with the base, three-way merge, PATCH what the remote lacks (always with ``state``, properties
+as the whole merged map). Every success commits link + local merge + outbox ack together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from localhub.codec import from_json
+from localhub.errors import (
+    RemoteConflictError,
+    RemoteNotFoundError,
+    RemotePreconditionError,
+)
+from localhub.remote import Fetched
+from localhub.types import Artifact, BaseResource, ModelVersion, RegisteredModel
+
+from .merge import CP, merge
+from .snapshot import apply_snapshot, content_hash, snapshot, update_body
+from .state import Ledger, Link, Local
+
+if TYPE_CHECKING:
+    from .engine import SyncEngine
+    from .plan import Op
+
+__all__ = ["Pusher"]
+
+#: Outcomes of one op.
+CREATED, ADOPTED, UPDATED, NOOP, CONFLICT, BLOCKED, SET_ASIDE = (
+    "created", "adopted", "updated", "noop", "conflict", "blocked", "set_aside")
+
+
+def _cls(entity: BaseResource) -> type[BaseResource]:
+    return Artifact if isinstance(entity, Artifact) else type(entity)
+
+
+def _split(names: set[str]) -> tuple[set[str], set[str]]:
+    """Conflict field names -> (top-level fields, custom property keys)."""
+    top = {n for n in names if not n.startswith(CP + ".")}
+    keys = {n[len(CP) + 1:] for n in names if n.startswith(CP + ".")}
+    return top, keys
+
+
+class Pusher:
+    def __init__(self, engine: SyncEngine) -> None:
+        self.engine = engine
+        self.remote = engine.remote
+        self.ledger: Ledger = engine.ledger
+        self.store = engine.store
+        #: uids created (POSTed) in this run: their children cannot exist remotely yet.
+        self.fresh: set[str] = set()
+
+    # -- entry --------------------------------------------------------------------------------
+
+    def push(self, op: Op) -> str:
+        with self.store.db.read() as conn:
+            local = self.ledger.load(conn, op.table, op.uid)
+            link = self.ledger.link(conn, op.uid)
+            item = self.ledger.item(conn, op.uid)
+            blocking = [c for c in self.ledger.open_conflicts(conn, op.uid)
+                        if c["kind"] in ("create-different", "remote-missing")]
+            parent_link = parent_item = None
+            if local is not None and local.parent_uid is not None:
+                parent_link = self.ledger.link(conn, local.parent_uid)
+                parent_item = self.ledger.item(conn, local.parent_uid)
+        if local is None:
+            return NOOP
+        if item is not None and item["set_aside_at"] is not None:
+            return SET_ASIDE
+        if blocking:
+            return BLOCKED
+        if isinstance(local.entity, (ModelVersion, Artifact)):
+            if local.parent_uid is None:
+                return BLOCKED  # top-level artifacts are not synced in this version
+            if parent_link is None:
+                if parent_item is not None and parent_item["set_aside_at"] is not None:
+                    self.ledger.set_aside(op.uid, f"its parent was set aside: "
+                                                  f"{parent_item['message']}")
+                    return SET_ASIDE
+                return BLOCKED
+        parent_id = parent_link.remote_id if parent_link is not None else None
+        if link is None:
+            attempted = item is not None and item["create_attempted_at"] is not None
+            return self._create(op, local, parent_id, attempted,
+                                parent_fresh=local.parent_uid in self.fresh)
+        return self._update(op, local, link)
+
+    # -- create -------------------------------------------------------------------------------
+
+    def _lookup(self, entity: BaseResource, parent_id: str | None) -> Fetched | None:
+        if isinstance(entity, RegisteredModel):
+            return self.remote.find_model(entity.name)
+        if isinstance(entity, ModelVersion):
+            assert parent_id is not None
+            return self.remote.find_version(entity.name, parent_id)
+        assert isinstance(entity, Artifact) and parent_id is not None and entity.name
+        return self.remote.find_artifact(entity.name, parent_id, entity.kind)
+
+    def _create(self, op: Op, local: Local, parent_id: str | None, attempted: bool,
+                parent_fresh: bool) -> str:
+        entity = local.entity
+        if attempted:
+            found = self._lookup(entity, parent_id)
+            if found is not None:
+                return self._adopt_or_conflict(op, local, found)
+        self.ledger.mark_attempted(op.uid)
+        try:
+            created = self.remote.create(replace(entity, id=None), parent_id=parent_id)
+        except RemoteConflictError as exc:
+            found = self._lookup(entity, parent_id)
+            if found is None:
+                self.ledger.set_aside(op.uid, exc.message)
+                return SET_ASIDE
+            return self._adopt_or_conflict(op, local, found)
+        with self.store.db.write() as conn:
+            self.ledger.set_link(conn, op.uid, op.table, created.entity, created.etag)
+            self.ledger.ack(conn, op.uid, op.max_seq)
+        self.fresh.add(op.uid)
+        return CREATED
+
+    def _adopt_or_conflict(self, op: Op, local: Local, found: Fetched) -> str:
+        mine, theirs = snapshot(local.entity), snapshot(found.entity)
+        if mine == theirs:
+            with self.store.db.write() as conn:
+                self.ledger.set_link(conn, op.uid, op.table, found.entity, found.etag)
+                self.ledger.ack(conn, op.uid, op.max_seq)
+            return ADOPTED
+        differing = sorted(n for n in set(mine) | set(theirs) if mine.get(n) != theirs.get(n))
+        policy = self.engine.on_conflict
+        with self.store.db.write() as conn:
+            self.ledger.add_conflict(
+                conn, local=local, kind="create-different", fields_=differing, base={},
+                mine=mine, theirs=theirs, remote_id=str(found.entity.id),
+                message=f"{op.label} already exists on the remote with different content",
+                resolution=None if policy == "manual" else f"policy:{policy}")
+            if policy == "manual":
+                return CONFLICT
+            link = self.ledger.set_link(conn, op.uid, op.table, found.entity, found.etag)
+            if policy == "theirs":
+                self.ledger.write_entity(conn, local, apply_snapshot(local.entity, theirs))
+                self.ledger.ack(conn, op.uid, op.max_seq)
+                return CONFLICT
+        # policy ours: push the local values over the adopted entity right away.
+        op.fields = set(differing)
+        self._update(op, local, link, remote_now=found)
+        return CONFLICT
+
+    # -- update -------------------------------------------------------------------------------
+
+    def _update(self, op: Op, local: Local, link: Link, remote_now: Fetched | None = None
+                ) -> str:
+        cls = _cls(local.entity)
+        with self.store.db.read() as conn:
+            frozen = self.ledger.frozen_fields(conn, op.uid)
+        current = remote_now
+        try:
+            if current is None and link.etag and self.engine.use_etags:
+                body = self._fast_body(op, local, link, frozen)
+                try:
+                    fetched = self.remote.patch(type(local.entity), link.remote_id, body,
+                                                if_match=link.etag)
+                except RemotePreconditionError as exc:
+                    current = self._current_from_412(cls, exc, link)
+                else:
+                    self._commit(op, local, fetched, to_local=None, conflicts={}, link=link)
+                    return UPDATED
+            for _ in range(3):
+                if current is None:
+                    current = self.remote.get(cls, link.remote_id)
+                outcome = self._merge_and_patch(op, local, link, current, frozen)
+                if outcome is not None:
+                    return outcome
+                current = None  # 412 on the merged PATCH: read again
+            return BLOCKED
+        except RemoteNotFoundError as exc:
+            with self.store.db.write() as conn:
+                if not any(c["kind"] == "remote-missing"
+                           for c in self.ledger.open_conflicts(conn, op.uid)):
+                    self.ledger.add_conflict(
+                        conn, local=local, kind="remote-missing", fields_=[], base=link.base,
+                        mine=snapshot(local.entity), theirs={}, remote_id=link.remote_id,
+                        message=exc.message)
+            return CONFLICT
+
+    def _current_from_412(self, cls: type[BaseResource], exc: RemotePreconditionError,
+                          link: Link) -> Fetched | None:
+        if isinstance(exc.body, dict) and exc.body.get("id") == link.remote_id:
+            try:
+                return Fetched(from_json(cls, exc.body), None, exc.body)
+            except ValueError:
+                return None
+        return None
+
+    def _local_changes(self, op: Op, local: Local, link: Link, frozen: set[str]
+                       ) -> dict[str, Any]:
+        """The local snapshot with everything not changed locally (or frozen) at base."""
+        top_frozen, key_frozen = _split(frozen)
+        mine = snapshot(local.entity)
+        eff = dict(link.base)
+        for name in mine:
+            if name == CP:
+                continue
+            if name in op.fields and name not in top_frozen:
+                eff[name] = mine[name]
+        if CP in op.fields:
+            props = dict(mine.get(CP) or {})
+            base_props = link.base.get(CP) or {}
+            for key in key_frozen:
+                if key in base_props:
+                    props[key] = base_props[key]
+                else:
+                    props.pop(key, None)
+            eff[CP] = props
+        return eff
+
+    def _fast_body(self, op: Op, local: Local, link: Link, frozen: set[str]) -> dict[str, Any]:
+        eff = self._local_changes(op, local, link, frozen)
+        target = apply_snapshot(local.entity, eff)
+        names = {n for n in eff if eff.get(n) != link.base.get(n)} | {"state"}
+        return update_body(target, names)
+
+    def _merge_and_patch(self, op: Op, local: Local, link: Link, current: Fetched,
+                         frozen: set[str]) -> str | None:
+        theirs = snapshot(current.entity)
+        eff = self._local_changes(op, local, link, frozen)
+        unchanged = (int(current.entity.last_update_time_since_epoch or 0)
+                     == link.base_update_time and content_hash(theirs) == link.base_hash)
+        base = theirs if unchanged else link.base
+        policy = self.engine.on_conflict
+        archived = (not unchanged and base.get("state") != "ARCHIVED"
+                    and theirs.get("state") == "ARCHIVED" and eff.get("state") != "ARCHIVED")
+        if archived:
+            # Remote archived while we edited: none of our edits is written by itself.
+            names: set[str] = set()
+            for n in eff:
+                if n == CP:
+                    bp, lp = base.get(CP) or {}, eff.get(CP) or {}
+                    names |= {f"{CP}.{k}" for k in set(bp) | set(lp) if bp.get(k) != lp.get(k)}
+                elif n != "state" and eff.get(n) != base.get(n):
+                    names.add(n)
+            conflicts = {n: self._triple(n, base, eff, theirs) for n in names}
+            to_remote, to_local = dict(theirs), dict(theirs)
+            if conflicts and policy != "theirs":
+                to_local = self._override(theirs, conflicts, side=1)
+            if conflicts and policy == "ours":
+                to_remote = to_local
+            kind = "archived-vs-edit"
+        else:
+            result = merge(base, eff, theirs)
+            conflicts, to_remote, to_local = result.conflicts, result.to_remote, result.to_local
+            if conflicts and policy == "ours":
+                to_remote = self._override(to_remote, conflicts, side=1)
+            elif conflicts and policy == "theirs":
+                to_local = self._override(to_local, conflicts, side=2)
+            kind = "update-update"
+        to_local = self._keep_frozen(to_local, local, frozen)
+        target = apply_snapshot(current.entity, to_remote)
+        changed = {n for n in to_remote if to_remote.get(n) != theirs.get(n)}
+        fetched = current
+        if changed:
+            body = update_body(target, changed | {"state"})
+            try:
+                fetched = self.remote.patch(type(local.entity), link.remote_id, body,
+                                            if_match=current.etag
+                                            if self.engine.use_etags else None)
+            except RemotePreconditionError:
+                return None
+        self._commit(op, local, fetched, to_local=to_local, conflicts=conflicts, link=link,
+                     conflict_kind=kind)
+        if conflicts:
+            return CONFLICT
+        return UPDATED if changed else NOOP
+
+    @staticmethod
+    def _keep_frozen(snap: dict[str, Any], local: Local, frozen: set[str]) -> dict[str, Any]:
+        """Fields of open conflicts keep their local values until resolved."""
+        if not frozen:
+            return snap
+        mine = snapshot(local.entity)
+        top, keys = _split(frozen)
+        out = dict(snap)
+        for name in top:
+            if name in mine:
+                out[name] = mine[name]
+        if keys:
+            props = dict(out.get(CP) or {})
+            for key in keys:
+                if key in (mine.get(CP) or {}):
+                    props[key] = mine[CP][key]
+                else:
+                    props.pop(key, None)
+            out[CP] = props
+        return out
+
+    @staticmethod
+    def _triple(name: str, base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
+                ) -> tuple[Any, Any, Any]:
+        if name.startswith(CP + "."):
+            key = name[len(CP) + 1:]
+            return ((base.get(CP) or {}).get(key), (mine.get(CP) or {}).get(key),
+                    (theirs.get(CP) or {}).get(key))
+        return base.get(name), mine.get(name), theirs.get(name)
+
+    @staticmethod
+    def _override(snap: dict[str, Any], conflicts: dict[str, tuple[Any, Any, Any]], side: int
+                  ) -> dict[str, Any]:
+        from .merge import ABSENT
+
+        out = dict(snap)
+        props = dict(out.get(CP) or {})
+        for name, triple in conflicts.items():
+            value = triple[side]
+            if name.startswith(CP + "."):
+                key = name[len(CP) + 1:]
+                if value is ABSENT or value is None:
+                    props.pop(key, None)
+                else:
+                    props[key] = value
+            else:
+                out[name] = value
+        if CP in out or props:
+            out[CP] = props
+        return out
+
+    def _commit(self, op: Op, local: Local, fetched: Fetched, *, to_local: dict[str, Any] | None,
+                conflicts: dict[str, tuple[Any, Any, Any]], link: Link,
+                conflict_kind: str = "update-update") -> None:
+        policy = self.engine.on_conflict
+        with self.store.db.write() as conn:
+            fresh = self.ledger.load(conn, op.table, op.uid)
+            if fresh is not None and to_local is not None:
+                newer = self.ledger.newer_fields(conn, op.uid, op.max_seq)
+                names = {n for n in to_local if n not in newer}
+                updated = apply_snapshot(fresh.entity, to_local, names)
+                if updated is not fresh.entity:
+                    self.ledger.write_entity(conn, fresh, updated)
+            self.ledger.set_link(conn, op.uid, op.table, fetched.entity, fetched.etag)
+            self.ledger.ack(conn, op.uid, op.max_seq)
+            if conflicts:
+                from .merge import ABSENT
+
+                def clean(v: Any) -> Any:
+                    return None if v is ABSENT else v
+
+                names_ = sorted(conflicts)
+                self.ledger.add_conflict(
+                    conn, local=local, kind=conflict_kind, fields_=names_,
+                    base={n: clean(conflicts[n][0]) for n in names_},
+                    mine={n: clean(conflicts[n][1]) for n in names_},
+                    theirs={n: clean(conflicts[n][2]) for n in names_},
+                    remote_id=link.remote_id,
+                    message=f"{op.label}: changed on both sides",
+                    resolution=None if policy == "manual" else f"policy:{policy}")

@@ -1,0 +1,116 @@
+"""Snapshots: an entity's syncable content as a JSON-able dict in domain field names.
+
+A snapshot holds every field a client may set (not the id, the name's parent or the server's
+times); ``custom_properties`` is a map ``key -> {"<kind>_value": value}`` so that an int, a
+float, a string and a struct stay distinct. Snapshots are what links store as the *base*, what
+the three-way merge compares, and what conflicts show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import fields, replace
+from enum import Enum
+from typing import Any, TypeVar
+
+from localhub.codec import decode_properties, encode_properties, to_request
+from localhub.types import BaseResource
+
+__all__ = ["CP", "SKIP", "apply_snapshot", "content_hash", "snapshot", "update_body"]
+
+T = TypeVar("T", bound=BaseResource)
+
+#: Fields that are not content: ids, server times, the parent link.
+SKIP = frozenset({"id", "create_time_since_epoch", "last_update_time_since_epoch",
+                  "registered_model_id", "model_version_id", "serving_environment_id",
+                  "inference_service_id"})
+CP = "custom_properties"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def snapshot(entity: BaseResource) -> dict[str, Any]:
+    """The entity's content (JSON-able, domain names, custom properties as typed cells)."""
+    out: dict[str, Any] = {}
+    for f in fields(entity):
+        if f.name in SKIP:
+            continue
+        value = getattr(entity, f.name)
+        if f.name == CP:
+            out[CP] = {k: {key: val for key, val in cell.items() if key != "metadataType"}
+                       | {"type": cell["metadataType"]}
+                       for k, cell in encode_properties(value or {}).items()}
+        else:
+            out[f.name] = _plain(value)
+    return out
+
+
+def content_hash(snap: dict[str, Any]) -> str:
+    """A stable hash of a snapshot."""
+    text = json.dumps(snap, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _properties(cells: dict[str, Any]) -> dict[str, Any]:
+    wire = {k: {"metadataType": cell["type"],
+                **{key: val for key, val in cell.items() if key != "type"}}
+            for k, cell in cells.items()}
+    return decode_properties(wire, request=False)
+
+
+def apply_snapshot(entity: T, snap: dict[str, Any], names: set[str] | None = None) -> T:
+    """``entity`` with the snapshot's values for ``names`` (all content fields by default)."""
+    current = snapshot(entity)
+    changes: dict[str, Any] = {}
+    for f in fields(entity):
+        if f.name in SKIP or f.name not in snap or (names is not None and f.name not in names):
+            continue
+        if snap[f.name] == current.get(f.name):
+            continue
+        value = snap[f.name]
+        if f.name == CP:
+            value = _properties(value) or None
+        elif value is not None and f.name != "name":
+            # Enums and typed fields: rebuild through the current value's type when it has one.
+            template = getattr(entity, f.name)
+            if isinstance(template, Enum):
+                value = type(template)(value)
+            else:
+                value = _coerce(entity, f.name, value)
+        changes[f.name] = value
+    return replace(entity, **changes) if changes else entity
+
+
+def _coerce(entity: BaseResource, name: str, value: Any) -> Any:
+    """Enum fields whose current value is None: find the enum through the codec's decoding."""
+    from localhub.codec import camel, from_json
+
+    if isinstance(value, str):
+        probe = {camel(name): value}
+        try:
+            decoded = from_json(type(entity), {"name": "x", **probe}) if hasattr(entity, "name") \
+                else None
+        except Exception:  # noqa: BLE001 - not decodable: keep the plain value
+            return value
+        if decoded is not None:
+            return getattr(decoded, name, value)
+    return value
+
+
+def update_body(entity: BaseResource, names: set[str]) -> dict[str, Any]:
+    """The PATCH body writing ``names`` of ``entity`` (state is always added by the caller)."""
+    full = to_request(entity, mode="update")
+    from localhub.codec import camel
+
+    wanted = {camel(n) for n in names}
+    body = {k: v for k, v in full.items() if k in wanted}
+    if CP in names and "customProperties" not in body:
+        body["customProperties"] = {}  # the map is replaced whole: {} removes every key
+    return body

@@ -1,0 +1,140 @@
+"""A tiny fault-injecting HTTP proxy, run as its own process in front of ``localhub serve``.
+
+    python faultproxy.py --target http://127.0.0.1:PORT --port N
+
+Every request is forwarded unchanged, logged (method, path, status) and counted. Rules, set
+with ``POST /__proxy__/rules`` (a JSON list), act on the nth matching request from then on:
+
+* ``{"match": "POST", "nth": 2, "action": "drop"}``: forward it, let the server apply it, then
+  close the connection without replying (the "lost acknowledgement").
+* ``"action": "refuse"``: close without forwarding. ``"action": "status"`` with ``"status"``
+  and optional ``"retry_after"``: reply that status without forwarding.
+* ``"delay"``: seconds to wait before answering.
+
+``GET /__proxy__/log`` returns the log; ``POST /__proxy__/reset`` clears log and rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+LOCK = threading.Lock()
+RULES: list[dict] = []
+LOG: list[list] = []
+TARGET = ("127.0.0.1", 0)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+    def _control(self, body: bytes) -> bool:
+        if not self.path.startswith("/__proxy__/"):
+            return False
+        with LOCK:
+            if self.path == "/__proxy__/rules":
+                for rule in json.loads(body or b"[]"):
+                    rule["seen"] = 0
+                    RULES.append(rule)
+                out: object = {"ok": True}
+            elif self.path == "/__proxy__/reset":
+                RULES.clear()
+                LOG.clear()
+                out = {"ok": True}
+            else:
+                out = list(LOG)
+        data = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
+
+    def _rule(self) -> dict | None:
+        with LOCK:
+            for rule in RULES:
+                if rule.get("done"):
+                    continue
+                match = rule.get("match", "")
+                if f"{self.command} {self.path}".startswith(match) or match == self.command:
+                    rule["seen"] += 1
+                    if rule["seen"] == rule.get("nth", 1):
+                        rule["done"] = True
+                        return rule
+        return None
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self._control(body):
+            return
+        rule = self._rule()
+        if rule and rule.get("delay"):
+            time.sleep(float(rule["delay"]))
+        action = rule.get("action") if rule else None
+        if action == "refuse":
+            with LOCK:
+                LOG.append([self.command, self.path, "refused"])
+            self.close_connection = True
+            return
+        if action == "status":
+            status = int(rule["status"])
+            data = json.dumps({"code": "injected", "message": f"injected {status}"}).encode()
+            self.send_response(status)
+            if rule.get("retry_after") is not None:
+                self.send_header("Retry-After", str(rule["retry_after"]))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            with LOCK:
+                LOG.append([self.command, self.path, status])
+            return
+        conn = http.client.HTTPConnection(*TARGET, timeout=30)
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "connection", "keep-alive")}
+        conn.request(self.command, self.path, body=body or None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        with LOCK:
+            LOG.append([self.command, self.path, resp.status if action != "drop" else "dropped"])
+        if action == "drop":
+            self.close_connection = True
+            return
+        self.send_response(resp.status)
+        for key, value in resp.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length",
+                                   "server", "date"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+
+def main() -> None:
+    global TARGET
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    parts = urlsplit(args.target)
+    TARGET = (parts.hostname or "127.0.0.1", parts.port or 80)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
