@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -123,10 +123,12 @@ class Database:
             self._check_identity(conn)
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             if mode.lower() != "wal" and self.path != ":memory:":
-                conn.execute("PRAGMA journal_mode = WAL")
+                # Switching to WAL needs an exclusive lock and SQLite answers SQLITE_BUSY
+                # at once, without the busy handler, while another process opens the file.
+                self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate(conn)
+            self._retry_busy(lambda: self._migrate(conn))
         except sqlite3.Error as exc:
             conn.close()
             raise translate_error(exc, self.path) from exc
@@ -134,6 +136,21 @@ class Database:
             conn.close()
             raise
         return conn
+
+    def _retry_busy(self, action: Callable[[], object]) -> None:
+        """Run ``action`` again while SQLite reports busy, up to the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                action()
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
 
     def _check_identity(self, conn: sqlite3.Connection) -> None:
         """Refuse files that another program owns or a newer localhub wrote."""
