@@ -34,19 +34,15 @@ from .errors import (
     DuplicateError,
     InvalidInputError,
     InvalidPageTokenError,
-    ModelNotFoundError,
     NotFoundError,
     StoreError,
 )
 from .types import (
     Artifact,
-    ArtifactState,
     BaseResource,
     ModelArtifact,
     ModelVersion,
-    ModelVersionState,
     RegisteredModel,
-    RegisteredModelState,
     SupportedTypes,
 )
 
@@ -288,24 +284,12 @@ class SQLiteStore:
                 raise NotFoundError(f"no {spec.label} found for id {entity.id}",
                                     entity=spec.label, key=str(entity.id))
             assert row_id is not None
-            values["name"] = current["name"]
-            new = row_values(spec, values)
-            new.pop("kind")
-            new.pop("name")
-            changed = [col for col, value in new.items() if current[col] != value]
-            if changed:
-                now = max(self.clock(), current["update_time"])
-                sets = ", ".join(f"{col} = ?" for col in changed)
-                try:
-                    conn.execute(
-                        f"UPDATE {spec.table} SET {sets}, update_time = ? WHERE id = ?",
-                        [new[col] for col in changed] + [now, row_id],
-                    )
-                except sqlite3.IntegrityError as exc:
-                    raise self._duplicate(spec, values, exc) from exc
-                if record:
-                    self._record(conn, spec, current["uid"], row_id, "update",
-                                 self._changed_fields(spec, current, new, changed))
+            try:
+                changed = self.write_row(conn, spec, current, values)
+            except sqlite3.IntegrityError as exc:
+                raise self._duplicate(spec, values, exc) from exc
+            if changed and record:
+                self._record(conn, spec, current["uid"], row_id, "update", changed)
             row = conn.execute(f"SELECT * FROM {spec.table} WHERE id = ?", (row_id,)).fetchone()
         return cast(T, from_row(spec, row))
 
@@ -474,6 +458,27 @@ class SQLiteStore:
                        if f and values.get(f) not in (None, {}, [])]
             self._record(conn, spec, uid, row_id, "create", created)
         return row_id
+
+    def write_row(self, conn: sqlite3.Connection, spec: EntitySpec, current: sqlite3.Row,
+                  values: dict[str, Any]) -> builtins.list[str]:
+        """Write validated ``values`` onto the ``current`` row inside the caller's transaction.
+
+        Immutable columns keep their stored values; only changed columns are written and
+        only then is ``update_time`` bumped. Returns the changed domain field names (empty
+        for a no-op). Queues nothing: callers decide whether the change enters the outbox.
+        """
+        values["name"] = current["name"]
+        new = row_values(spec, values)
+        new.pop("kind")
+        new.pop("name")
+        changed = [col for col, value in new.items() if current[col] != value]
+        if not changed:
+            return []
+        now = max(self.clock(), current["update_time"])
+        sets = ", ".join(f"{col} = ?" for col in changed)
+        conn.execute(f"UPDATE {spec.table} SET {sets}, update_time = ? WHERE id = ?",
+                     [new[col] for col in changed] + [now, current["id"]])
+        return self._changed_fields(spec, current, new, changed)
 
     def _require_parent(self, conn: sqlite3.Connection, table: str, kind: str,
                         parent_id: str | int, label: str) -> int:

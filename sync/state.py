@@ -11,7 +11,6 @@ from typing import Any
 from localhub._entities import (
     SPECS_BY_KIND,
     from_row,
-    row_values,
     spec_for,
     validated_values,
 )
@@ -79,17 +78,7 @@ class Ledger:
         spec = spec_for(entity)
         current = conn.execute(f"SELECT * FROM {spec.table} WHERE id = ?",
                                (local.row_id,)).fetchone()
-        values = validated_values(spec, entity)
-        values["name"] = current["name"]
-        new = row_values(spec, values)
-        new.pop("kind")
-        new.pop("name")
-        changed = [col for col, value in new.items() if current[col] != value]
-        if changed:
-            now = max(self.store.clock(), current["update_time"])
-            sets = ", ".join(f"{col} = ?" for col in changed)
-            conn.execute(f"UPDATE {spec.table} SET {sets}, update_time = ? WHERE id = ?",
-                         [new[col] for col in changed] + [now, local.row_id])
+        self.store.write_row(conn, spec, current, validated_values(spec, entity))
 
     def insert_pulled(self, conn: sqlite3.Connection, entity: BaseResource,
                       parent_row_id: int | None) -> tuple[str, int]:

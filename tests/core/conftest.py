@@ -1,4 +1,5 @@
-"""Fixtures of the core suite: an isolated home per test and ready clients on a temp file."""
+"""Fixtures of the core suite: ready clients on a temp file (the home is isolated by the
+root conftest)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,6 @@ from pathlib import Path
 import pytest
 
 import localhub
-
-
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point LOCALHUB_HOME at a per-test folder and drop any LOCALHUB_DB override."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("LOCALHUB_HOME", str(home))
-    monkeypatch.delenv("LOCALHUB_DB", raising=False)
-    return home
 
 
 @pytest.fixture
