@@ -284,8 +284,7 @@ class ModelRegistry:
             raise ValueError("no remote to sync with: pass remote= or a server address")
         verify: bool | str = self.custom_ca or True
         if token is None:
-            token = self._user_token or (os.environ.get(self.user_token_envvar)
-                                         if self.user_token_envvar else None)
+            token = self._user_token or self._token_from_file()
         client = RemoteRegistry(url, token=token, verify=verify)
         try:
             engine = SyncEngine(self._store, client, on_conflict=on_conflict,
@@ -293,6 +292,29 @@ class ModelRegistry:
             return engine.run(push=push, pull=pull, dry_run=dry_run)
         finally:
             client.close()
+
+    def _token_from_file(self) -> str | None:
+        """The token as the official client finds it: the file named by ``user_token_envvar``,
+        else by ``$KF_PIPELINES_SA_TOKEN_PATH``, else the Kubernetes service-account token.
+
+        Read at sync time, never in the constructor. A file the user named that cannot be
+        read is a ``StoreError``; a missing default service-account token means no token.
+        """
+        if self.user_token_envvar:
+            named: str | None = os.environ.get(self.user_token_envvar)
+            if named is None:
+                raise ValueError(f"Environment variable {self.user_token_envvar} is not set")
+        else:
+            named = os.environ.get("KF_PIPELINES_SA_TOKEN_PATH")
+        path = named or "/var/run/secrets/kubernetes.io/serviceaccount/token"
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except OSError as exc:
+            if named is None:
+                return None
+            raise StoreError(f"Unable to read the user token from {path!r}: {exc.strerror}; "
+                             "check the path in the token environment variable") from exc
 
     def conflicts(self, *, include_resolved: bool = False) -> list[Any]:
         """Sync conflicts (open ones unless ``include_resolved``), oldest first."""
