@@ -291,7 +291,7 @@ def import_bundle(store: SQLiteStore, path: Path) -> ImportResult:
     with store.db.write() as conn:
         for node in nodes:
             if node.existing is None:
-                model_id: str | None = str(store._insert(
+                model_id: str | None = str(store.insert_row(
                     conn, SPECS[RegisteredModel], validated_values(SPECS[RegisteredModel],
                                                                    node.entity)))
                 result.created.append(node.key)
@@ -303,7 +303,7 @@ def import_bundle(store: SQLiteStore, path: Path) -> ImportResult:
                     assert isinstance(vnode.entity, ModelVersion)
                     vnode.entity.registered_model_id = model_id
                     values = validated_values(SPECS[ModelVersion], vnode.entity)
-                    version_id: str | None = str(store._insert(conn, SPECS[ModelVersion], values))
+                    version_id: str | None = str(store.insert_row(conn, SPECS[ModelVersion], values))
                     result.created.append(vnode.key)
                 else:
                     version_id = vnode.existing.id
@@ -311,7 +311,7 @@ def import_bundle(store: SQLiteStore, path: Path) -> ImportResult:
                 for anode in vnode.children:
                     if anode.existing is None:
                         spec = spec_for(anode.entity)
-                        store._insert(conn, spec, validated_values(spec, anode.entity),
+                        store.insert_row(conn, spec, validated_values(spec, anode.entity),
                                       version_id=version_id)
                         result.created.append(anode.key)
                     else:

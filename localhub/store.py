@@ -262,7 +262,7 @@ class SQLiteStore:
         spec = spec_for(entity)
         values = validated_values(spec, entity)
         with self.db.write() as conn:
-            row_id = self._insert(conn, spec, values, version_id=version_id, record=record)
+            row_id = self.insert_row(conn, spec, values, version_id=version_id, record=record)
             row = conn.execute(f"SELECT * FROM {spec.table} WHERE id = ?", (row_id,)).fetchone()
         return cast(T, from_row(spec, row))
 
@@ -332,7 +332,7 @@ class SQLiteStore:
                 "SELECT id FROM contexts WHERE kind = ? AND parent_id = 0 AND name = ?",
                 (RegisteredModel.kind, name),
             ).fetchone()
-            rm_id = rm[0] if rm else self._insert(conn, SPECS[RegisteredModel], model_values)
+            rm_id = rm[0] if rm else self.insert_row(conn, SPECS[RegisteredModel], model_values)
             exists = conn.execute(
                 "SELECT 1 FROM contexts WHERE kind = ? AND parent_id = ? AND name = ?",
                 (ModelVersion.kind, rm_id, version),
@@ -341,8 +341,8 @@ class SQLiteStore:
                 raise DuplicateError(f"Version {version} already exists",
                                      entity="model version", key=f"{name}:{version}")
             version_values["registered_model_id"] = str(rm_id)
-            mv_id = self._insert(conn, SPECS[ModelVersion], version_values)
-            ma_id = self._insert(conn, SPECS[ModelArtifact], artifact_values, version_id=mv_id)
+            mv_id = self.insert_row(conn, SPECS[ModelVersion], version_values)
+            ma_id = self.insert_row(conn, SPECS[ModelArtifact], artifact_values, version_id=mv_id)
             rows = [
                 conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
                 for table, row_id in (("contexts", rm_id), ("contexts", mv_id),
@@ -423,8 +423,15 @@ class SQLiteStore:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _insert(self, conn: sqlite3.Connection, spec: EntitySpec, values: dict[str, Any], *,
-                version_id: str | int | None = None, record: bool = True) -> int:
+    def insert_row(self, conn: sqlite3.Connection, spec: EntitySpec, values: dict[str, Any], *,
+                   version_id: str | int | None = None, record: bool = True,
+                   origin: str = "local", uid: str | None = None) -> int:
+        """Insert validated ``values`` inside the caller's ``db.write()`` transaction.
+
+        For writers that need several entities in one transaction (bundles, pull). Artifacts
+        go under ``version_id``; ``record`` queues the create in the outbox; ``origin`` is
+        "remote" for pulled rows. Returns the new row id.
+        """
         if values.get("name") is None:
             values["name"] = str(uuid.uuid4())
         row = row_values(spec, values)
@@ -440,8 +447,8 @@ class SQLiteStore:
             parent_table, parent_kind, label = _PARENTS[spec.kind]
             parent = self._require_parent(conn, parent_table, parent_kind, parent_value, label)
         now = self.clock()
-        uid = uuid.uuid4().hex
-        row.update(parent_id=parent, create_time=now, update_time=now, uid=uid)
+        uid = uid or uuid.uuid4().hex
+        row.update(parent_id=parent, create_time=now, update_time=now, uid=uid, origin=origin)
         if spec.table == "artifacts":
             row["version_id"] = row.pop("parent_id")
         columns = ", ".join(row)

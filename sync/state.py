@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +91,10 @@ class Ledger:
             values["registered_model_id"] = str(parent_row_id)
         elif spec.table == "artifacts":
             version_id = parent_row_id
-        row_id = self.store._insert(conn, spec, values, version_id=version_id, record=False)
-        conn.execute(f"UPDATE {spec.table} SET origin = 'remote' WHERE id = ?", (row_id,))
-        uid = conn.execute(f"SELECT uid FROM {spec.table} WHERE id = ?", (row_id,)).fetchone()[0]
-        return str(uid), row_id
+        uid = uuid.uuid4().hex
+        row_id = self.store.insert_row(conn, spec, values, version_id=version_id, record=False,
+                                       origin="remote", uid=uid)
+        return uid, row_id
 
     def record_update(self, conn: sqlite3.Connection, local: Local, names: list[str]) -> None:
         """Queue an update of ``names`` (used by conflict resolution 'ours' and 'value')."""
