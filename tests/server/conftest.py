@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
+from serve_process import start_serve, stop
 
 API = "/api/model_registry/v1"
 TOKEN = "s3cret-token-for-tests"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
@@ -39,35 +29,12 @@ class Server:
 
 
 def _start(tmp_path: Path, extra: list[str], env: dict[str, str]) -> Iterator[Server]:
-    port = _free_port()
     log_path = tmp_path / "serve.log"
-    cmd = [sys.executable, "-m", "localhub.cli", "serve", "--port", str(port),
-           "--db", str(tmp_path / "r.db"), *extra]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "LOCALHUB_HOME": str(tmp_path), **env})
-    server = Server(proc, port, log_path)
+    proc, port = start_serve(tmp_path, tmp_path / "r.db", log_path, extra, env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited with {proc.returncode}:\n{server.log()}")
-            try:
-                if requests.get(server.url + "/readyz/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"serve did not become healthy:\n{server.log()}")
-            time.sleep(0.05)
-        yield server
+        yield Server(proc, port, log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 @pytest.fixture

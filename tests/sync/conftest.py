@@ -2,54 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from localhub.sync import SyncEngine, SyncReport
+from serve_process import free_port, start_serve, stop, wait_healthy
 
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, SyncReport
 
 HERE = Path(__file__).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}:\n"
-                               f"{log.read_text(errors='replace')}")
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not come up:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class Server:
@@ -82,19 +49,13 @@ class Proxy:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
     db = tmp_path / "remote.db"
     log = tmp_path / "serve.log"
-    cmd = [sys.executable, "-m", "localhub.cli", "serve", "--port", str(port), "--db", str(db)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "LOCALHUB_HOME": str(tmp_path)})
-    srv = Server(proc, port, db, log)
+    proc, port = start_serve(tmp_path, db, log)
     try:
-        _wait(srv.url + "/readyz/health", proc, log)
-        yield srv
+        yield Server(proc, port, db, log)
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture
@@ -107,11 +68,11 @@ def proxy(server: Server, tmp_path: Path) -> Iterator[Proxy]:
                                 stderr=subprocess.STDOUT)
     p = Proxy(proc, port)
     try:
-        _wait(p.url + "/readyz/health", proc, log)
+        wait_healthy(p.url + "/readyz/health", proc, log)
         p.reset()
         yield p
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 class Env:

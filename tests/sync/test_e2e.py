@@ -115,7 +115,7 @@ def test_bearer_token(tmp_path: Any) -> None:
 
     from localhub.errors import RemoteAuthError
 
-    from .conftest import _stop, _wait, free_port
+    from serve_process import free_port, stop, wait_healthy
 
     port = free_port()
     log = tmp_path / "serve.log"
@@ -125,7 +125,7 @@ def test_bearer_token(tmp_path: Any) -> None:
              str(tmp_path / "r.db"), "--token-env", "LH_TEST_TOKEN"], stdout=out,
             stderr=subprocess.STDOUT, env={**os.environ, "LH_TEST_TOKEN": "t0ken"})
     try:
-        _wait(f"http://127.0.0.1:{port}/readyz/health", proc, log)
+        wait_healthy(f"http://127.0.0.1:{port}/readyz/health", proc, log)
         client = ModelRegistryClient(f"http://127.0.0.1:{port}", author="a",
                                      path=tmp_path / "c.db")
         client.register_model("m", "s3://m/1", version="v1")
@@ -135,4 +135,4 @@ def test_bearer_token(tmp_path: Any) -> None:
         assert client.sync(token="t0ken").created == 3
         assert "t0ken" not in (tmp_path / "c.db").read_bytes().decode("latin-1")
     finally:
-        _stop(proc)
+        stop(proc)

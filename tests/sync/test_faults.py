@@ -78,7 +78,7 @@ def test_unreachable_keeps_queue(env: Env, tmp_path: object) -> None:
 
     from localhub.remote import RemoteRegistry
 
-    from .conftest import free_port
+    from serve_process import free_port
 
     dead = RemoteRegistry(f"http://127.0.0.1:{free_port()}")
     sleeps: list[float] = []
