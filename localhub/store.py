@@ -366,10 +366,10 @@ class SQLiteStore:
                                     entity=spec.label, key=str(entity.id))
             assert row_id is not None
             doomed = self._subtree(conn, spec.table, row_id)
-            for table, uid, name in doomed:
+            for table, uid in doomed:
                 if self._is_synced(conn, table, uid):
                     raise DeleteNotAllowedError(spec.label, str(row["name"]))
-            for table, uid, _name in doomed:
+            for table, uid in doomed:
                 conn.execute(f"DELETE FROM {table} WHERE uid = ?", (uid,))
                 conn.execute("DELETE FROM outbox WHERE entity_uid = ?", (uid,))
 
@@ -540,20 +540,19 @@ class SQLiteStore:
         return StoreError(f"cannot write {spec.label}: {exc}")
 
     def _subtree(self, conn: sqlite3.Connection, table: str, row_id: int
-                 ) -> builtins.list[tuple[str, str, str]]:
-        """(table, uid, name) of an entity and everything below it."""
-        row = conn.execute(f"SELECT uid, name, kind FROM {table} WHERE id = ?",
-                           (row_id,)).fetchone()
-        out = [(table, row["uid"], row["name"])]
+                 ) -> builtins.list[tuple[str, str]]:
+        """(table, uid) of an entity and everything below it."""
+        row = conn.execute(f"SELECT uid, kind FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        out = [(table, str(row["uid"]))]
         if table == "contexts":
             if row["kind"] == RegisteredModel.kind:
                 for child in conn.execute("SELECT id FROM contexts WHERE kind = ? AND parent_id = ?",
                                           (ModelVersion.kind, row_id)).fetchall():
                     out.extend(self._subtree(conn, "contexts", child[0]))
             elif row["kind"] == ModelVersion.kind:
-                for child in conn.execute("SELECT uid, name FROM artifacts WHERE version_id = ?",
+                for child in conn.execute("SELECT uid FROM artifacts WHERE version_id = ?",
                                           (row_id,)).fetchall():
-                    out.append(("artifacts", child["uid"], child["name"]))
+                    out.append(("artifacts", str(child["uid"])))
         return out
 
     @staticmethod
