@@ -69,12 +69,15 @@ def _register_commands() -> None:
     from .kserve_cmd import kserve
     from .remote_cmds import remote
     from .serve import serve
+    from .sync_cmds import COMMANDS as SYNC_COMMANDS
     from .watch_cmd import watch
 
     for command in registry_cmds.COMMANDS:
         main.add_command(command)
     main.add_command(serve)
     for command in (watch, export, import_, kserve, doctor, remote):
+        main.add_command(command)
+    for command in SYNC_COMMANDS:
         main.add_command(command)
 
 

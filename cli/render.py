@@ -10,7 +10,19 @@ from typing import Any
 
 import click
 
-__all__ = ["to_data", "emit_json", "emit_json_line", "emit_table", "emit_record"]
+__all__ = [
+    "emit_conflict",
+    "emit_json",
+    "emit_json_line",
+    "emit_plan",
+    "emit_record",
+    "emit_status",
+    "emit_sync_summary",
+    "emit_table",
+    "progress_line",
+    "sync_log_line",
+    "to_data",
+]
 
 
 def to_data(obj: Any) -> Any:
@@ -66,3 +78,147 @@ def emit_record(title: str, obj: Any) -> None:
         if value in (None, {}, []):
             continue
         click.echo(f"  {key}: {_cell(value)}")
+
+
+# -- sync ---------------------------------------------------------------------------------------
+# click strips the colour codes of click.style() when the output is not a terminal.
+
+
+def progress_line(phase: str, done: int, total: int) -> str:
+    """``push [#####.....] 5/10``: one progress line (drawn on stderr, on a terminal only)."""
+    width = 20
+    filled = int(width * done / total) if total else width
+    return f"{phase:<5} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+def _counts(report: Mapping[str, Any]) -> str:
+    return (f"created {report.get('created', 0)}, adopted {report.get('adopted', 0)}, "
+            f"updated {report.get('updated', 0)}, pulled {report.get('pulled', 0)}, "
+            f"conflicts {report.get('conflicts', 0)}, set aside {report.get('set_aside', 0)}, "
+            f"remaining {report.get('remaining', 0)}")
+
+
+def emit_sync_summary(report: Mapping[str, Any], remote: str) -> None:
+    """The summary of one sync run, with the messages of what was set aside."""
+    open_conflicts = list(report.get("open_conflicts") or [])
+    if report.get("stopped"):
+        head, tail, colour = "sync stopped", " (changes kept)", "yellow"
+    elif open_conflicts:
+        head, tail, colour = "synced", ", conflicts remain", "yellow"
+    elif report.get("set_aside"):
+        head, tail, colour = "synced", ", some changes set aside", "yellow"
+    else:
+        head, tail, colour = "synced", "", "green"
+    click.echo(click.style(head, fg=colour, bold=True)
+               + f" with {remote}{tail}: {_counts(report)}")
+    for message in report.get("errors") or []:
+        click.echo(f"  set aside: {message}")
+    if open_conflicts:
+        ids = ", ".join(f"#{i}" for i in open_conflicts)
+        click.echo(f"  open conflicts: {ids} (see `localhub conflicts`)")
+
+
+def emit_plan(plan: Mapping[str, Any]) -> None:
+    """A dry-run plan: each operation with its requests and notes; nothing was sent."""
+    ops = list(plan.get("plan") or [])
+    click.secho(f"dry run against {plan.get('remote', '')}: {len(ops)} operation(s), "
+                "nothing sent or written", bold=True)
+    for op in ops:
+        fields_ = ", ".join(op.get("fields") or [])
+        click.echo(f"{op.get('op', '?')} {op.get('entity', '?')}"
+                   + (f" [{fields_}]" if fields_ else ""))
+        for request in op.get("requests") or []:
+            click.echo(f"    {request}")
+        rewrite = op.get("uri_rewrite")
+        if rewrite:
+            click.echo(f"    uri rewrite: {rewrite.get('from')} -> {rewrite.get('to')}")
+        for note in op.get("notes") or []:
+            if not (rewrite and note.startswith("uri rewritten")):
+                click.echo(f"    note: {note}")
+    open_conflicts = list(plan.get("open_conflicts") or [])
+    if open_conflicts:
+        click.echo("open conflicts: " + ", ".join(f"#{i}" for i in open_conflicts)
+                   + " (their fields are not pushed until resolved)")
+
+
+def emit_status(status: Mapping[str, Any]) -> None:
+    """``localhub status`` for people (keys of ``localhub.sync.sync_status``)."""
+    queued = status.get("queued") or {}
+    by_kind = queued.get("by_kind") or {}
+    detail = "; ".join(f"{kind}: " + ", ".join(f"{op} {n}" for op, n in ops.items())
+                       for kind, ops in by_kind.items())
+    click.echo(f"database: {status.get('database', '')}")
+    click.echo(f"queued: {queued.get('changes', 0)} change(s) of {queued.get('entities', 0)} "
+               "entity(ies)" + (f" ({detail})" if detail else ""))
+    n_conflicts = int(status.get("conflicts_open") or 0)
+    text = f"open conflicts: {n_conflicts}"
+    click.echo(click.style(text, fg="yellow") + " (see `localhub conflicts`)"
+               if n_conflicts else text)
+    set_aside = status.get("set_aside") or []
+    click.echo(f"set aside: {len(set_aside)}")
+    for item in set_aside:
+        click.echo(f"  {item.get('entity')}: {item.get('message') or ''}")
+    if status.get("upstream"):
+        click.echo(f"upstream: {status['upstream']}")
+    for url, info in (status.get("remotes") or {}).items():
+        click.echo(f"remote {url}: last push {info.get('last_push') or 'never'}, "
+                   f"last pull {info.get('last_pull') or 'never'}, "
+                   f"{info.get('links', 0)} linked, "
+                   f"{info.get('conflicts_open', 0)} open conflict(s)")
+    remote = status.get("remote")
+    if remote:
+        where = (f"{remote.get('name')} ({remote.get('url')})"
+                 if remote.get("name") != remote.get("url") else str(remote.get("url")))
+        if "reachable" not in remote:
+            click.echo(f"remote: {where}, reachability not checked (--offline)")
+        elif remote["reachable"] is True and remote.get("status") == "OK":
+            click.echo(f"remote: {where}, " + click.style("reachable", fg="green"))
+        elif remote["reachable"] is False:
+            click.echo(f"remote: {where}, " + click.style("unreachable", fg="yellow")
+                       + " (changes stay queued)")
+        else:
+            click.echo(f"remote: {where}, " + click.style(str(remote.get("message")), fg="red")
+                       + (f"; {remote['fix']}" if remote.get("fix") else ""))
+    elif not status.get("remotes"):
+        click.echo("remote: none configured (`localhub remote add NAME URL`)")
+
+
+def emit_conflict(conflict: Mapping[str, Any]) -> None:
+    """One conflict in detail: base, local and remote value of each field side by side."""
+    state = "open" if conflict.get("open") else f"resolved ({conflict.get('resolution')})"
+    click.secho(f"conflict #{conflict.get('id')} {conflict.get('kind')}: "
+                f"{conflict.get('entity')} [{state}]", bold=True)
+    click.echo(f"  remote: {conflict.get('remote')}"
+               + (f" (id {conflict['remote_id']})" if conflict.get("remote_id") else ""))
+    if conflict.get("message"):
+        click.echo(f"  message: {conflict['message']}")
+    rows = [{"field": v["field"], "base": _side(v["base"]), "local": _side(v["local"]),
+             "remote": _side(v["remote"])} for v in conflict.get("values") or []]
+    if rows:
+        emit_table(rows, ["field", "base", "local", "remote"])
+    if conflict.get("open"):
+        click.echo(f"resolve: localhub resolve {conflict.get('id')} --ours | --theirs"
+                   + (" | --value FIELD=VALUE" if len(rows) == 1 else ""))
+
+
+def _side(value: Any) -> str:
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def sync_log_line(when: str, kind: str, report: Mapping[str, Any] | None,
+                  error: str | None, next_in: float | None) -> str:
+    """One line per run of the ``sync --every`` loop."""
+    parts = [when, kind]
+    if report:
+        pushed = sum(int(report.get(k) or 0) for k in ("created", "adopted", "updated"))
+        parts.append(f"pushed {pushed} pulled {report.get('pulled', 0)} "
+                     f"conflicts {len(report.get('open_conflicts') or [])} "
+                     f"set-aside {report.get('set_aside', 0)} "
+                     f"remaining {report.get('remaining', 0)}")
+    if error:
+        parts.append(f"error: {error}")
+    if next_in is not None:
+        parts.append(f"next in {next_in:.0f}s" if next_in >= 1 else f"next in {next_in:.1f}s")
+    return " ".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from .errors import InvalidInputError
@@ -66,9 +67,9 @@ class EntitySpec:
     def parent_column(self) -> str:
         return "version_id" if self.table == "artifacts" else "parent_id"
 
-    @property
+    @cached_property
     def attr_fields(self) -> tuple[str, ...]:
-        """Fields kept in the JSON ``attrs`` column."""
+        """Fields kept in the JSON ``attrs`` column (computed once: it is on every hot path)."""
         skip = set(_COMMON) | set(self.columns) | {self.parent_field, self.state_field}
         return tuple(f.name for f in fields(self.cls) if f.name not in skip)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,15 +186,29 @@ class ModelRegistryClient:
 
     def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
              on_conflict: str = "manual", dry_run: bool = False, token: str | None = None,
+             models: Sequence[str] | None = None,
+             uri_map: Sequence[tuple[str, str]] | None = None,
+             verify: bool | str | None = None,
+             progress: Callable[[str, int, int], None] | None = None,
              **engine_options: Any) -> Any:
         """Push queued changes and pull remote ones; returns a ``localhub.sync.SyncReport``.
 
         ``remote`` defaults to ``base_url``; ``token`` to ``user_token`` (never stored);
         ``on_conflict`` is ``"manual"``, ``"ours"`` or ``"theirs"``; ``dry_run`` returns the
-        plan without sending or writing anything.
+        plan without sending or writing anything; ``models`` limits push and pull to these
+        model names; ``uri_map`` is a list of ``(from_prefix, to_prefix)`` artifact URI
+        rewrites applied on push (shown in the plan and the report); ``verify`` is TLS
+        verification (True, False or a CA bundle path); ``progress(phase, done, total)``.
         """
         return self._registry.sync(remote, push=push, pull=pull, on_conflict=on_conflict,
-                                   dry_run=dry_run, token=token, **engine_options)
+                                   dry_run=dry_run, token=token, models=models,
+                                   uri_map=uri_map, verify=verify, progress=progress,
+                                   **engine_options)
+
+    def sync_status(self) -> dict[str, Any]:
+        """Queued changes, open conflicts, set-aside items and per-remote last push / pull
+        (``localhub.sync.sync_status``); local data only."""
+        return self._registry.sync_status()
 
     def conflicts(self, *, include_resolved: bool = False) -> list[Any]:
         """Sync conflicts (open ones unless ``include_resolved``), oldest first."""

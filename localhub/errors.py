@@ -29,25 +29,25 @@ that the official client answers with ``ValueError`` raise a subclass of ``Value
 from __future__ import annotations
 
 __all__ = [
-    "LocalHubError",
-    "StoreError",
-    "DuplicateError",
-    "ModelNotFoundError",
-    "DeleteNotAllowedError",
-    "InvalidInputError",
-    "NotFoundError",
-    "FilterQueryError",
-    "InvalidPageTokenError",
+    "BundleError",
+    "ConfigError",
+    "DatabaseCorruptError",
     "DatabaseError",
     "DatabaseLockedError",
-    "DatabaseCorruptError",
     "DatabasePermissionError",
+    "DeleteNotAllowedError",
+    "DuplicateError",
+    "FilterQueryError",
+    "InvalidInputError",
+    "InvalidPageTokenError",
+    "KServeError",
+    "LocalHubError",
+    "ManifestError",
+    "ModelNotFoundError",
+    "NotFoundError",
     "SchemaTooNewError",
     "ServerExtraMissingError",
-    "ConfigError",
-    "BundleError",
-    "ManifestError",
-    "KServeError",
+    "StoreError",
 ]
 
 
@@ -236,3 +236,25 @@ class SyncError(LocalHubError):
 
 class SyncLockedError(SyncError):
     """Another sync of the same database and remote is running."""
+
+
+class RemoteIdentityError(SyncError):
+    """The remote at this URL is not the server this database synced with before (it was
+    re-created, or the URL now points at another registry). Nothing was sent; reset the
+    remote's bookkeeping with ``localhub.sync.reset_remote(store, url)`` to start afresh."""
+
+    def __init__(self, message: str, *, url: str = "", expected: object = None,
+                 found: object = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.expected = expected
+        self.found = found
+
+
+class SyncUpstreamError(SyncError):
+    """The database already syncs with another remote (one upstream per database)."""
+
+    def __init__(self, message: str, *, upstream: str = "", requested: str = "") -> None:
+        super().__init__(message)
+        self.upstream = upstream
+        self.requested = requested

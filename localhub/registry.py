@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -272,22 +272,31 @@ class ModelRegistry:
 
     def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
              on_conflict: str = "manual", dry_run: bool = False, token: str | None = None,
+             models: Sequence[str] | None = None,
+             uri_map: Sequence[tuple[str, str]] | None = None,
+             verify: bool | str | None = None,
+             progress: Callable[[str, int, int], None] | None = None,
              **engine_options: Any) -> Any:
         """Push queued changes to ``remote`` (default: this registry's address) and pull its
         changes; returns a ``localhub.sync.SyncReport``. The token (default: ``user_token``)
-        is used for this call only and never stored."""
+        is used for this call only and never stored. ``models`` limits push and pull to these
+        model names; ``uri_map`` rewrites artifact URI prefixes on push; ``verify`` is the TLS
+        verification (True, False or a CA bundle path; default: ``custom_ca`` or True);
+        ``progress(phase, done, total)`` is called as the run advances."""
         from .remote import RemoteRegistry
         from .sync import SyncEngine
 
         url = (remote or self.base_url).rstrip("/")
         if not url:
             raise ValueError("no remote to sync with: pass remote= or a server address")
-        verify: bool | str = self.custom_ca or True
+        if verify is None:
+            verify = self.custom_ca or True
         if token is None:
             token = self._user_token or self._token_from_file()
         client = RemoteRegistry(url, token=token, verify=verify)
         try:
             engine = SyncEngine(self._store, client, on_conflict=on_conflict,
+                                models=models, uri_map=uri_map, progress=progress,
                                 **engine_options)
             return engine.run(push=push, pull=pull, dry_run=dry_run)
         finally:
@@ -315,6 +324,14 @@ class ModelRegistry:
                 return None
             raise StoreError(f"Unable to read the user token from {path!r}: {exc.strerror}; "
                              "check the path in the token environment variable") from exc
+
+    def sync_status(self) -> dict[str, Any]:
+        """Queued changes, open conflicts, set-aside items and per-remote last push / pull
+        (``localhub.sync.sync_status``); local data only."""
+        from .sync import sync_status
+
+        status: dict[str, Any] = sync_status(self._store)
+        return status
 
     def conflicts(self, *, include_resolved: bool = False) -> list[Any]:
         """Sync conflicts (open ones unless ``include_resolved``), oldest first."""

@@ -26,10 +26,18 @@ from .errors import (
     RemoteUnavailableError,
     RemoteUnreachableError,
 )
-from .types import Artifact, BaseResource, ModelVersion, RegisteredModel
+from .types import (
+    Artifact,
+    BaseResource,
+    ModelVersion,
+    RegisteredModel,
+    ServingEnvironment,
+)
 
 if TYPE_CHECKING:  # requests is imported when a RemoteRegistry is built, not on import
     import requests
+
+    from .store import Page
 
 __all__ = ["API_V1", "API_V1ALPHA3", "Fetched", "RemoteRegistry"]
 
@@ -38,7 +46,8 @@ T = TypeVar("T", bound=BaseResource)
 API_V1 = "/api/model_registry/v1"
 API_V1ALPHA3 = "/api/model_registry/v1alpha3"
 
-_COLLECTION = {RegisteredModel: "/registered_models", ModelVersion: "/model_versions"}
+_COLLECTION = {RegisteredModel: "/registered_models", ModelVersion: "/model_versions",
+               ServingEnvironment: "/serving_environments"}
 
 
 @dataclass
@@ -188,6 +197,14 @@ class RemoteRegistry:
             return None
         return self._one(RegisteredModel, data, etag)
 
+    def find_serving_environment(self, name: str) -> Fetched | None:
+        """The serving environment with this name, or None."""
+        try:
+            data, etag = self.request("GET", "/serving_environment", params={"name": name})
+        except RemoteNotFoundError:
+            return None
+        return self._one(ServingEnvironment, data, etag)
+
     def find_version(self, name: str, model_id: str) -> Fetched | None:
         """The version ``name`` of the remote model ``model_id``, or None."""
         try:
@@ -207,13 +224,14 @@ class RemoteRegistry:
                 return self._one(Artifact, item, None)
         return None
 
-    def get(self, cls: type[T], remote_id: str) -> Fetched:
-        """One entity by id (RemoteNotFoundError when gone)."""
+    def fetch(self, cls: type[T], remote_id: str) -> Fetched:
+        """One entity by id, with its ETag (RemoteNotFoundError when gone)."""
         data, etag = self.request("GET", self._path(cls, remote_id))
         return self._one(cls, data, etag)
 
-    def create(self, entity: BaseResource, *, parent_id: str | None = None) -> Fetched:
-        """POST a new entity; versions under model ``parent_id``, artifacts under a version."""
+    def post(self, entity: BaseResource, *, parent_id: str | None = None) -> Fetched:
+        """POST a new entity; versions under model ``parent_id``, artifacts under a version
+        (``parent_id`` None: a top-level artifact)."""
         body = to_request(entity, mode="create")
         if isinstance(entity, RegisteredModel):
             data, etag = self.request("POST", "/registered_models", body=body)
@@ -222,10 +240,13 @@ class RemoteRegistry:
             body["registeredModelId"] = parent_id
             data, etag = self.request("POST", "/model_versions", body=body)
             return self._one(ModelVersion, data, etag)
+        if isinstance(entity, ServingEnvironment):
+            data, etag = self.request("POST", "/serving_environments", body=body)
+            return self._one(ServingEnvironment, data, etag)
         if isinstance(entity, Artifact):
             body.pop("id", None)
-            data, etag = self.request("POST", f"/model_versions/{parent_id}/artifacts",
-                                      body=body)
+            path = "/artifacts" if parent_id is None else f"/model_versions/{parent_id}/artifacts"
+            data, etag = self.request("POST", path, body=body)
             return self._one(Artifact, data, etag)
         raise TypeError(f"cannot create {type(entity).__name__} remotely")
 
@@ -244,9 +265,12 @@ class RemoteRegistry:
     def list_page(self, cls: type[BaseResource], *, filter_query: str | None = None,
                   order_by: str | None = None, sort_order: str | None = None,
                   page_size: int | None = None, page_token: str | None = None,
-                  version_id: str | None = None) -> tuple[list[BaseResource], str]:
+                  version_id: str | None = None, path: str | None = None,
+                  artifact_type: str | None = None) -> tuple[list[BaseResource], str]:
         """One page of a collection: (entities, nextPageToken)."""
-        if version_id is not None:
+        if path is not None:
+            pass
+        elif version_id is not None:
             path = f"/model_versions/{version_id}/artifacts"
         elif issubclass(cls, Artifact):
             path = "/artifacts"
@@ -254,7 +278,8 @@ class RemoteRegistry:
             path = _COLLECTION[cls]
         params = {k: v for k, v in (("filterQuery", filter_query), ("orderBy", order_by),
                                     ("sortOrder", sort_order), ("pageSize", page_size),
-                                    ("nextPageToken", page_token)) if v}
+                                    ("nextPageToken", page_token),
+                                    ("artifactType", artifact_type)) if v}
         data, _ = self.request("GET", path, params=params)
         if not isinstance(data, dict):
             raise RemoteError(f"unexpected list answer from the remote: {str(data)[:200]!r}")
@@ -271,6 +296,95 @@ class RemoteRegistry:
             yield from items
             if not token or not items:
                 return
+
+    # -- the store contract (localhub.sync.RegistryStore), shared with SQLiteStore ----------
+
+    def get(self, cls: type[T], entity_id: str | int) -> T | None:
+        """The entity of type ``cls`` with this id, or None (also for ids of other types)."""
+        target: type[BaseResource] = Artifact if issubclass(cls, Artifact) else cls
+        try:
+            entity = self.fetch(target, str(entity_id)).entity
+        except RemoteNotFoundError:
+            return None
+        return entity if isinstance(entity, cls) else None
+
+    def find(self, cls: type[T], *, name: str | None = None,
+             parent_id: str | int | None = None, external_id: str | None = None) -> T | None:
+        """The one entity matching an exact name (within ``parent_id``) and/or external id."""
+        if name is None and external_id is None:
+            raise TypeError("find() needs name or external_id")
+        params = {k: v for k, v in (("name", name), ("externalId", external_id),
+                                    ("parentResourceId", None if parent_id is None
+                                     else str(parent_id))) if v is not None}
+        target: type[BaseResource]
+        if issubclass(cls, RegisteredModel):
+            path, target = "/registered_model", RegisteredModel
+        elif issubclass(cls, ServingEnvironment):
+            path, target = "/serving_environment", ServingEnvironment
+        elif issubclass(cls, ModelVersion):
+            path, target = "/model_version", ModelVersion
+        elif issubclass(cls, Artifact):
+            path, target = "/artifact", Artifact
+        else:
+            raise TypeError(f"cannot find {cls.__name__} remotely")
+        try:
+            data, etag = self.request("GET", path, params=params)
+        except RemoteNotFoundError:
+            return None
+        entity = self._one(target, data, etag).entity
+        return entity if isinstance(entity, cls) else None
+
+    def list(self, cls: type[T], *, parent_id: str | int | None = None,
+             filter_query: str | None = None, order_by: str | None = None,
+             sort_order: str | None = None, page_size: int | None = None,
+             page_token: str | None = None) -> Page:
+        """One page of entities (every entity when ``page_size`` is None), as SQLiteStore."""
+        from .store import Page
+
+        extra: dict[str, Any] = {}
+        if parent_id is not None and issubclass(cls, ModelVersion):
+            extra["path"] = f"/registered_models/{parent_id}/versions"
+        elif parent_id is not None and issubclass(cls, Artifact):
+            extra["path"] = f"/model_versions/{parent_id}/artifacts"
+        if issubclass(cls, Artifact) and cls is not Artifact:
+            extra["artifact_type"] = cls.kind
+        options: dict[str, Any] = {"filter_query": filter_query, "order_by": order_by,
+                                   "sort_order": sort_order}
+        if page_size:
+            items, token = self.list_page(cls, page_size=page_size, page_token=page_token,
+                                          **options, **extra)
+            return Page([e for e in items if isinstance(e, cls)], token, page_size)
+        every: list[BaseResource] = [e for e in self.list_all(cls, **options, **extra)
+                                     if isinstance(e, cls)]
+        return Page(every, "", 0)
+
+    def create(self, entity: T, *, version_id: str | int | None = None) -> T:
+        """Create ``entity`` (a version under its ``registered_model_id``, an artifact under
+        ``version_id``); a taken name is a DuplicateError, as in SQLiteStore."""
+        from .errors import DuplicateError
+
+        if isinstance(entity, ModelVersion):
+            parent: str | None = str(entity.registered_model_id)
+        elif isinstance(entity, Artifact):
+            parent = None if version_id is None else str(version_id)
+        else:
+            parent = None
+        try:
+            created: T = self.post(entity, parent_id=parent).entity
+        except RemoteConflictError as exc:
+            raise DuplicateError(exc.message, entity=entity.kind,
+                                 key=str(getattr(entity, "name", ""))) from exc
+        return created
+
+    def update(self, entity: T) -> T:
+        """Write every mutable field of ``entity`` (found by its id), ``state`` included."""
+        from .errors import StoreError
+
+        if not entity.id:
+            raise StoreError("Model must have an ID")
+        body = to_request(entity, mode="update")
+        updated: T = self.patch(type(entity), str(entity.id), body).entity
+        return updated
 
     @staticmethod
     def _path(cls: type[BaseResource], remote_id: str) -> str:

@@ -119,7 +119,7 @@ def resolve(store: SQLiteStore, conflict_id: int, choice: str, value: Any = None
             link_entity = apply_snapshot(local.entity, c.remote_values)
             link_entity.id = c.remote_id
             link_entity.last_update_time_since_epoch = "0"
-            ledger.set_link(conn, c.entity_uid, table, link_entity, None)
+            ledger.set_link(conn, c.entity_uid, table, link_entity, None, pin=False)
             if choice == "theirs":
                 ledger.write_entity(conn, local, apply_snapshot(local.entity, c.remote_values))
                 conn.execute("DELETE FROM outbox WHERE entity_uid = ?", (c.entity_uid,))

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from localhub.errors import RemoteAuthError, RemoteError, RemoteRejectedError
+from localhub.errors import (
+    RemoteAuthError,
+    RemoteError,
+    RemoteIdentityError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+)
 from localhub.store import SQLiteStore
 
 from .lock import SyncLock
 from .plan import Op, build_plan
+from .remotes import IDENTITY_KEY, UriRewriter, check_upstream, pin_upstream
 from .state import Ledger
 
 if TYPE_CHECKING:
@@ -21,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["Policy", "SyncEngine", "SyncReport"]
 
 Policy = Literal["manual", "ours", "theirs"]
+#: progress(phase, done, total): phase "push" (operations) or "pull" (entity kinds, 4).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -45,23 +55,51 @@ class SyncReport:
     plan: list[dict[str, Any]] = field(default_factory=list)
     #: Open conflicts visible at the end of the run (ids).
     open_conflicts: list[int] = field(default_factory=list)
+    #: Artifact URI rewrites sent in this run (a dry run: in each plan item instead):
+    #: ``{"entity", "from", "to", "rule"}``.
+    rewrites: list[dict[str, Any]] = field(default_factory=list)
+    #: The model names the run was limited to (None: all).
+    models: list[str] | None = None
+    #: True when the remote's pinned identity was checked in this run.
+    identity_checked: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, stable keys (listed in docs/sync.md)."""
         return asdict(self)
+
+    as_dict = to_dict
+
+    def to_json(self, **options: Any) -> str:
+        return json.dumps(self.to_dict(), **options)
 
 
 class SyncEngine:
     """Sync ``store`` with ``remote`` (a :class:`localhub.remote.RemoteRegistry`)."""
 
-    def __init__(self, store: SQLiteStore, remote: RemoteRegistry, *, on_conflict: Policy = "manual",
+    def __init__(self, store: SQLiteStore, remote: RemoteRegistry | str, *,
+                 on_conflict: Policy = "manual",
+                 models: Sequence[str] | None = None,
+                 uri_map: Sequence[tuple[str, str]] | None = None,
+                 progress: Progress | None = None,
+                 token: str | None = None, verify: bool | str = True,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, max_attempts: int = 5,
                  backoff: float = 0.2, backoff_cap: float = 10.0, lock_wait: float = 2.0,
                  use_etags: bool = True, rng: random.Random | None = None) -> None:
         if on_conflict not in ("manual", "ours", "theirs"):
             raise ValueError(f"on_conflict must be manual, ours or theirs, got {on_conflict!r}")
+        if isinstance(models, str):
+            raise TypeError("models must be a sequence of model names, not one string")
+        self._owns_remote = isinstance(remote, str)
+        if isinstance(remote, str):
+            from localhub.remote import RemoteRegistry as _Remote
+
+            remote = _Remote(remote, token=token, verify=verify)
         self.store = store
         self.remote = remote
+        self.models: frozenset[str] | None = None if models is None else frozenset(models)
+        self.uri_rewriter = UriRewriter(uri_map)
+        self.progress = progress
         self.on_conflict: Policy = on_conflict
         self.clock = clock
         self.sleep = sleep
@@ -75,26 +113,115 @@ class SyncEngine:
 
     # -- entry --------------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Close the REST session when the engine built it from a URL."""
+        if self._owns_remote:
+            self.remote.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tick(self, phase: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, total)
+
     def run(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> SyncReport:
-        report = SyncReport(remote=self.remote.base_url, dry_run=dry_run)
+        report = SyncReport(remote=self.remote.base_url, dry_run=dry_run,
+                            models=None if self.models is None else sorted(self.models))
+        check_upstream(self.store, self.ledger.remote)
         sent_before = len(self.remote.sent)
         if dry_run:
             return self._dry_run(report)
         with SyncLock(self.store.path, self.remote.base_url, wait=self.lock_wait):
-            if push:
+            self._check_identity(report)
+            if report.stopped is None and push:
                 self._push(report)
             if pull and report.stopped is None:
                 self._pull(report)
             with self.store.db.write() as conn:
                 now = str(self.store.clock())
-                if push:
+                if push and report.stopped is None:
                     self.ledger.set_state(conn, "last_push", now)
                 if pull and report.stopped is None:
                     self.ledger.set_state(conn, "last_pull", now)
+            if report.stopped is None:
+                pin_upstream(self.store, self.ledger.remote)
         report.remaining = len({row.uid for row in build_plan(self.store)})
         report.requests = len(self.remote.sent) - sent_before
         report.open_conflicts = self._open_ids()
         return report
+
+    # -- URI rewrite --------------------------------------------------------------------------
+
+    def outgoing(self, entity: Any) -> Any:
+        """``entity`` as the remote should see it: its ``uri`` rewritten by ``uri_map``."""
+        if not self.uri_rewriter or not hasattr(entity, "uri"):
+            return entity
+        new = self.uri_rewriter.apply(entity.uri)
+        if new == entity.uri:
+            return entity
+        from dataclasses import replace
+
+        return replace(entity, uri=new)
+
+    def localize(self, snap: dict[str, Any], entity: Any) -> dict[str, Any]:
+        """A snapshot to write locally: a ``uri`` equal to the entity's rewritten one is the
+        local URI (the local artifact keeps its own)."""
+        if (self.uri_rewriter and "uri" in snap and hasattr(entity, "uri")
+                and entity.uri != snap["uri"]
+                and self.uri_rewriter.apply(entity.uri) == snap["uri"]):
+            return {**snap, "uri": entity.uri}
+        return snap
+
+    # -- identity -----------------------------------------------------------------------------
+
+    def _check_identity(self, report: SyncReport) -> None:
+        """One GET of the anchor model; a mismatch raises RemoteIdentityError."""
+        from localhub.types import RegisteredModel
+
+        text = self.ledger.get_state(IDENTITY_KEY)
+        if text is None:
+            return
+        pinned = json.loads(text)
+        url = self.ledger.remote
+        attempt = 0
+        while True:
+            try:
+                found = self.remote.fetch(RegisteredModel, pinned["model_id"]).entity
+                break
+            except RemoteNotFoundError:
+                found = None
+                break
+            except RemoteAuthError:
+                raise
+            except RemoteError as exc:
+                if not exc.retryable:
+                    raise
+                attempt += 1
+                if attempt >= self.max_attempts:
+                    report.stopped = (f"the remote is not answering ({exc.message}); the queue "
+                                      "is kept, run sync again later")
+                    return
+                self.sleep(min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
+                           * (0.5 + self.rng.random() / 2))
+        report.identity_checked = True
+        seen = None if found is None else {
+            "model_id": str(found.id), "create_time": str(found.create_time_since_epoch),
+            "name": found.name}
+        if seen is None or seen["create_time"] != pinned["create_time"]:
+            what = ("has no registered model " + str(pinned["model_id"]) if seen is None else
+                    f"has registered model {seen['model_id']} created at "
+                    f"{seen['create_time']}, not at {pinned['create_time']}")
+            raise RemoteIdentityError(
+                f"the remote at {url} is not the registry this database synced with: it "
+                f"{what} (first synced model {pinned.get('name')!r}). It was re-created or the "
+                "URL points at another server; nothing was sent. If this is intended, forget "
+                f"the old remote with localhub.sync.reset_remote(store, {url!r}) (add "
+                "requeue=True to send the whole local content to it) and sync again.",
+                url=url, expected=pinned, found=seen)
 
     def _open_ids(self) -> list[int]:
         with self.store.db.read() as conn:
@@ -109,9 +236,9 @@ class SyncEngine:
 
         self.ledger.clear_set_aside()
         pusher = Pusher(self)
-        for op in build_plan(self.store):
-            if not op.supported:
-                continue
+        ops = [op for op in build_plan(self.store, self.models) if op.supported]
+        self._tick("push", 0, len(ops))
+        for done, op in enumerate(ops, 1):
             outcome = self._with_retries(op, lambda: pusher.push(op), report)  # noqa: B023
             if outcome is None:
                 return
@@ -128,6 +255,8 @@ class SyncEngine:
             if isinstance(outcome, tuple):  # (SET_ASIDE, message) from a rejection
                 report.set_aside += 1
                 report.errors.append(outcome[1])
+            self._tick("push", done, len(ops))
+        report.rewrites.extend(pusher.rewrites)
 
     def _with_retries(self, op: Op, call: Callable[[], Any], report: SyncReport) -> Any:
         """Run one op; retry retryable errors with backoff; None = the run must stop."""
@@ -161,9 +290,10 @@ class SyncEngine:
     # -- pull ---------------------------------------------------------------------------------
 
     def _pull(self, report: SyncReport) -> None:
-        from .pull import Puller
+        from .pull import _KINDS, Puller
 
         puller = Puller(self)
+        self._tick("pull", 0, len(_KINDS))
         attempt = 0
         while True:
             try:
@@ -190,7 +320,7 @@ class SyncEngine:
     def _dry_run(self, report: SyncReport) -> SyncReport:
         """The plan from local data only: no request is sent, nothing is written."""
         api = self.remote.api
-        plan = build_plan(self.store)
+        plan = build_plan(self.store, self.models)
         with self.store.db.read() as conn:
             for op in plan:
                 if not op.supported:
@@ -200,19 +330,19 @@ class SyncEngine:
                 link = self.ledger.link(conn, op.uid)
                 item = self.ledger.item(conn, op.uid)
                 local = self.ledger.load(conn, op.table, op.uid)
+                collection = {"registered-model": "registered_models",
+                              "serving-environment": "serving_environments"}.get(
+                                  op.kind, "model_versions")
                 if link is None:
-                    path = {"contexts": "/registered_models" if op.kind == "registered-model"
-                            else "/model_versions"}.get(op.table,
-                                                        "/model_versions/{version}/artifacts")
+                    path = ("/model_versions/{version}/artifacts" if op.table == "artifacts"
+                            else f"/{collection}")
                     if item is not None and item["create_attempted_at"] is not None:
                         op.requests.append(f"GET {api} lookup by name (create was attempted "
                                            "before)")
                         op.notes.append("may adopt an equal remote entity")
                     op.requests.append(f"POST {api}{path}")
                 else:
-                    what = "artifacts" if op.table == "artifacts" else (
-                        "registered_models" if op.kind == "registered-model"
-                        else "model_versions")
+                    what = "artifacts" if op.table == "artifacts" else collection
                     if link.etag and self.use_etags:
                         op.requests.append(f"PATCH {api}/{what}/{link.remote_id} (If-Match)")
                     else:
@@ -222,6 +352,11 @@ class SyncEngine:
                     op.notes.append(f"open conflict #{conflict['id']} ({conflict['kind']})")
                 if local is None:
                     op.notes.append("entity no longer exists locally")
+                elif (op.create or "uri" in op.fields) and hasattr(local.entity, "uri"):
+                    rewrite = self.uri_rewriter.rewrite(getattr(local.entity, "uri", None))
+                    if rewrite is not None:
+                        op.uri_rewrite = rewrite
+                        op.notes.append(f"uri rewritten: {rewrite['from']} -> {rewrite['to']}")
                 report.plan.append(op.as_dict())
         report.remaining = len(plan)
         report.open_conflicts = self._open_ids()

@@ -8,10 +8,17 @@ edits goes through the three-way merge.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from localhub.types import Artifact, BaseResource, ModelVersion, RegisteredModel
+from localhub.types import (
+    Artifact,
+    BaseResource,
+    ModelVersion,
+    RegisteredModel,
+    ServingEnvironment,
+)
 
 from .merge import CP, merge
 from .snapshot import apply_snapshot, content_hash, snapshot
@@ -26,6 +33,7 @@ _KINDS: list[tuple[str, type[BaseResource], str]] = [
     ("registered-models", RegisteredModel, "contexts"),
     ("model-versions", ModelVersion, "contexts"),
     ("artifacts", Artifact, "artifacts"),
+    ("serving-environments", ServingEnvironment, "contexts"),
 ]
 
 
@@ -40,15 +48,22 @@ class Puller:
         self.skipped = 0
 
     def run(self, page_size: int = 100) -> None:
-        for key, cls, table in _KINDS:
-            watermark = int(self.ledger.get_state(f"watermark:{key}") or 0)
-            seen = set(json.loads(self.ledger.get_state(f"seen:{key}") or "[]"))
+        models = self.engine.models
+        # A pull limited to some models keeps its own watermarks, so that a later full pull
+        # still sees the entities this one skipped.
+        prefix = "" if models is None else "scoped:" + hashlib.sha256(
+            "\0".join(sorted(models)).encode()).hexdigest()[:16] + ":"
+        for done, (key, cls, table) in enumerate(_KINDS, 1):
+            watermark = int(self.ledger.get_state(f"{prefix}watermark:{key}") or 0)
+            seen = set(json.loads(self.ledger.get_state(f"{prefix}seen:{key}") or "[]"))
             query = f"lastUpdateTimeSinceEpoch >= {watermark}" if watermark else None
             items = list(self.remote.list_all(cls, filter_query=query,
                                               order_by="LAST_UPDATE_TIME", sort_order="ASC",
                                               page_size=page_size))
             fresh = [e for e in items if not (int(e.last_update_time_since_epoch or 0)
                                               == watermark and e.id in seen)]
+            if models is not None:
+                fresh = self._scoped(cls, fresh)
             if cls is Artifact:
                 self._artifacts(fresh)
             else:
@@ -61,8 +76,41 @@ class Puller:
                 if top == watermark:
                     at_top |= seen
                 with self.store.db.write() as conn:
-                    self.ledger.set_state(conn, f"watermark:{key}", str(top))
-                    self.ledger.set_state(conn, f"seen:{key}", json.dumps(sorted(at_top)))
+                    self.ledger.set_state(conn, f"{prefix}watermark:{key}", str(top))
+                    self.ledger.set_state(conn, f"{prefix}seen:{key}",
+                                          json.dumps(sorted(at_top)))
+            self.engine._tick("pull", done, len(_KINDS))
+
+    # -- scope (models=...) -------------------------------------------------------------------
+
+    def _scoped(self, cls: type[BaseResource], items: list[BaseResource]) -> list[BaseResource]:
+        """Only entities of the chosen models."""
+        models = self.engine.models or frozenset()
+        if cls is ServingEnvironment:
+            return []  # not part of any model: synced by unlimited runs only
+        if cls is RegisteredModel:
+            return [e for e in items if getattr(e, "name", None) in models]
+        with self.store.db.read() as conn:
+            model_ids = {r[0] for r in conn.execute(
+                "SELECT l.remote_id, c.name FROM sync_links l JOIN contexts c ON c.uid = "
+                "l.entity_uid WHERE l.remote = ? AND c.kind = ?",
+                (self.ledger.remote, RegisteredModel.kind)) if r[1] in models}
+            if cls is ModelVersion:
+                return [e for e in items if str(getattr(e, "registered_model_id", ""))
+                        in model_ids]
+            out = []
+            for e in items:  # artifacts: known ones by their local model; new ones are
+                link = self.ledger.link_by_remote_id(conn, "artifacts", str(e.id))
+                if link is None or self._model_of(conn, link.uid) in models:
+                    out.append(e)  # placed by _artifacts, which lists in-scope versions only
+            return out
+
+    @staticmethod
+    def _model_of(conn: Any, uid: str) -> str | None:
+        row = conn.execute("SELECT m.name FROM artifacts a JOIN contexts v ON v.id = "
+                           "a.version_id JOIN contexts m ON m.id = v.parent_id WHERE a.uid = ?",
+                           (uid,)).fetchone()
+        return None if row is None else str(row[0])
 
     # -- artifacts ----------------------------------------------------------------------------
 
@@ -79,11 +127,14 @@ class Puller:
             return
         # /artifacts does not say which version an artifact belongs to: list the versions'
         # artifacts, the most recently changed versions first, until every one is placed.
+        models = self.engine.models
         with self.store.db.read() as conn:
             versions = [(row["remote_id"], row["entity_uid"]) for row in conn.execute(
-                "SELECT l.remote_id, l.entity_uid FROM sync_links l JOIN contexts c ON "
-                "c.uid = l.entity_uid WHERE l.remote = ? AND c.kind = ? ORDER BY "
-                "l.base_update_time DESC", (self.ledger.remote, ModelVersion.kind))]
+                "SELECT l.remote_id, l.entity_uid, m.name AS model FROM sync_links l JOIN "
+                "contexts c ON c.uid = l.entity_uid JOIN contexts m ON m.id = c.parent_id "
+                "WHERE l.remote = ? AND c.kind = ? ORDER BY l.base_update_time DESC",
+                (self.ledger.remote, ModelVersion.kind))
+                if models is None or row["model"] in models]
         for remote_id, uid in versions:
             if not unknown:
                 break
@@ -113,7 +164,7 @@ class Puller:
                                         (link.uid,)):
                 pending.update(json.loads(text))
             frozen = self.ledger.frozen_fields(conn, link.uid)
-            mine = snapshot(local.entity)
+            mine = snapshot(self.engine.outgoing(local.entity))
             eff = dict(link.base)
             for name in mine:
                 if name in pending or name in frozen:
@@ -128,6 +179,7 @@ class Puller:
                 from .push import Pusher
 
                 to_local = Pusher._override(to_local, new_conflicts, side=2)
+            to_local = self.engine.localize(to_local, local.entity)
             updated = apply_snapshot(local.entity, to_local)
             if updated is not local.entity:
                 self.ledger.write_entity(conn, local, updated)

@@ -19,7 +19,13 @@ from localhub.errors import (
     RemotePreconditionError,
 )
 from localhub.remote import Fetched
-from localhub.types import Artifact, BaseResource, ModelVersion, RegisteredModel
+from localhub.types import (
+    Artifact,
+    BaseResource,
+    ModelVersion,
+    RegisteredModel,
+    ServingEnvironment,
+)
 
 from .merge import CP, merge
 from .snapshot import apply_snapshot, content_hash, snapshot, update_body
@@ -55,6 +61,16 @@ class Pusher:
         self.store = engine.store
         #: uids created (POSTed) in this run: their children cannot exist remotely yet.
         self.fresh: set[str] = set()
+        #: URI rewrites sent in this run (report.rewrites).
+        self.rewrites: list[dict[str, Any]] = []
+
+    def _note_rewrite(self, op: Op, local: Local) -> None:
+        if not hasattr(local.entity, "uri"):
+            return
+        rewrite = self.engine.uri_rewriter.rewrite(getattr(local.entity, "uri", None))
+        if rewrite is not None:
+            op.uri_rewrite = rewrite
+            self.rewrites.append({"entity": op.label, **rewrite})
 
     # -- entry --------------------------------------------------------------------------------
 
@@ -96,6 +112,8 @@ class Pusher:
     def _lookup(self, entity: BaseResource, parent_id: str | None) -> Fetched | None:
         if isinstance(entity, RegisteredModel):
             return self.remote.find_model(entity.name)
+        if isinstance(entity, ServingEnvironment):
+            return self.remote.find_serving_environment(entity.name)
         if isinstance(entity, ModelVersion):
             assert parent_id is not None
             return self.remote.find_version(entity.name, parent_id)
@@ -111,7 +129,8 @@ class Pusher:
                 return self._adopt_or_conflict(op, local, found)
         self.ledger.mark_attempted(op.uid)
         try:
-            created = self.remote.create(replace(entity, id=None), parent_id=parent_id)
+            created = self.remote.post(replace(self.engine.outgoing(entity), id=None),
+                                         parent_id=parent_id)
         except RemoteConflictError as exc:
             found = self._lookup(entity, parent_id)
             if found is None:
@@ -122,10 +141,11 @@ class Pusher:
             self.ledger.set_link(conn, op.uid, op.table, created.entity, created.etag)
             self.ledger.ack(conn, op.uid, op.max_seq)
         self.fresh.add(op.uid)
+        self._note_rewrite(op, local)
         return CREATED
 
     def _adopt_or_conflict(self, op: Op, local: Local, found: Fetched) -> str:
-        mine, theirs = snapshot(local.entity), snapshot(found.entity)
+        mine, theirs = snapshot(self.engine.outgoing(local.entity)), snapshot(found.entity)
         if mine == theirs:
             with self.store.db.write() as conn:
                 self.ledger.set_link(conn, op.uid, op.table, found.entity, found.etag)
@@ -143,7 +163,8 @@ class Pusher:
                 return CONFLICT
             link = self.ledger.set_link(conn, op.uid, op.table, found.entity, found.etag)
             if policy == "theirs":
-                self.ledger.write_entity(conn, local, apply_snapshot(local.entity, theirs))
+                self.ledger.write_entity(conn, local, apply_snapshot(
+                    local.entity, self.engine.localize(theirs, local.entity)))
                 self.ledger.ack(conn, op.uid, op.max_seq)
                 return CONFLICT
         # policy ours: push the local values over the adopted entity right away.
@@ -169,10 +190,12 @@ class Pusher:
                     current = self._current_from_412(cls, exc, link)
                 else:
                     self._commit(op, local, fetched, to_local=None, conflicts={}, link=link)
+                    if "uri" in op.fields:
+                        self._note_rewrite(op, local)
                     return UPDATED
             for _ in range(3):
                 if current is None:
-                    current = self.remote.get(cls, link.remote_id)
+                    current = self.remote.fetch(cls, link.remote_id)
                 outcome = self._merge_and_patch(op, local, link, current, frozen)
                 if outcome is not None:
                     return outcome
@@ -201,7 +224,7 @@ class Pusher:
                        ) -> dict[str, Any]:
         """The local snapshot with everything not changed locally (or frozen) at base."""
         top_frozen, key_frozen = _split(frozen)
-        mine = snapshot(local.entity)
+        mine = snapshot(self.engine.outgoing(local.entity))
         eff = dict(link.base)
         for name in mine:
             if name == CP:
@@ -273,6 +296,8 @@ class Pusher:
                 return None
         self._commit(op, local, fetched, to_local=to_local, conflicts=conflicts, link=link,
                      conflict_kind=kind)
+        if changed and "uri" in changed:
+            self._note_rewrite(op, local)
         if conflicts:
             return CONFLICT
         return UPDATED if changed else NOOP
@@ -336,6 +361,7 @@ class Pusher:
             fresh = self.ledger.load(conn, op.table, op.uid)
             if fresh is not None and to_local is not None:
                 newer = self.ledger.newer_fields(conn, op.uid, op.max_seq)
+                to_local = self.engine.localize(to_local, fresh.entity)
                 names = {n for n in to_local if n not in newer}
                 updated = apply_snapshot(fresh.entity, to_local, names)
                 if updated is not fresh.entity:

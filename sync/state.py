@@ -16,7 +16,7 @@ from localhub._entities import (
     validated_values,
 )
 from localhub.store import SQLiteStore
-from localhub.types import BaseResource, ModelVersion
+from localhub.types import BaseResource, ModelVersion, RegisteredModel
 
 from .snapshot import content_hash, snapshot
 
@@ -121,9 +121,19 @@ class Ledger:
                     row["etag"])
 
     def set_link(self, conn: sqlite3.Connection, uid: str, table: str, remote: BaseResource,
-                 etag: str | None) -> Link:
-        """Link ``uid`` to the remote entity, its content as the new base."""
+                 etag: str | None, *, pin: bool = True) -> Link:
+        """Link ``uid`` to the remote entity, its content as the new base.
+
+        The first registered model linked (read from the remote: ``pin``) becomes the remote's
+        identity anchor (see :mod:`localhub.sync.remotes`)."""
         base = snapshot(remote)
+        if pin and isinstance(remote, RegisteredModel) and remote.id \
+                and remote.create_time_since_epoch:
+            conn.execute("INSERT INTO sync_state (remote, key, value) VALUES (?, 'identity', ?) "
+                         "ON CONFLICT (remote, key) DO NOTHING",
+                         (self.remote, dumps({"model_id": str(remote.id),
+                                              "create_time": str(remote.create_time_since_epoch),
+                                              "name": getattr(remote, "name", None)})))
         link = Link(uid, table, str(remote.id), base,
                     int(remote.last_update_time_since_epoch or 0), content_hash(base), etag)
         conn.execute(

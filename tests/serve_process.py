@@ -31,7 +31,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a loaded host
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not come up:\n{log.read_text(errors='replace')}")

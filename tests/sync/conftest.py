@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import requests
+from localhub.sync import SyncEngine, SyncReport
 from serve_process import free_port, start_serve, stop, wait_healthy
 
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
-from localhub.sync import SyncEngine, SyncReport
 
 HERE = Path(__file__).parent
 
@@ -42,6 +42,9 @@ class Proxy:
 
     def reset(self) -> None:
         requests.post(self.url + "/__proxy__/reset", timeout=5)
+
+    def mode(self, **mode: Any) -> None:
+        requests.post(self.url + "/__proxy__/mode", json=mode, timeout=5)
 
     def log(self) -> list[tuple[str, str, Any]]:
         return [tuple(x) for x in requests.get(self.url + "/__proxy__/log", timeout=5).json()]
@@ -112,3 +115,19 @@ def env(tmp_path: Path, server: Server, proxy: Proxy) -> Iterator[Env]:
         yield e
     finally:
         e.close()
+
+
+def start_serve_on(port: int, home: Path, db: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``localhub serve`` on a given port (to replace a server by another at the same URL)."""
+    import os
+
+    cmd = [sys.executable, "-m", "localhub.cli", "serve", "--port", str(port), "--db", str(db)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "LOCALHUB_HOME": str(home)})
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/readyz/health", proc, log)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc

@@ -12,6 +12,9 @@ with ``POST /__proxy__/rules`` (a JSON list), act on the nth matching request fr
 * ``"delay"``: seconds to wait before answering.
 
 ``GET /__proxy__/log`` returns the log; ``POST /__proxy__/reset`` clears log and rules.
+``POST /__proxy__/mode`` with ``{"v1_missing": true}`` makes the proxy an old server: every
+``/api/model_registry/v1/...`` request gets a plain-text ``404 page not found`` (as the Go
+server answers an unknown route) and ``v1alpha3`` paths are forwarded (reset clears the mode).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from urllib.parse import urlsplit
 LOCK = threading.Lock()
 RULES: list[dict] = []
 LOG: list[list] = []
+MODE: dict = {}
 TARGET = ("127.0.0.1", 0)
 
 
@@ -48,7 +52,11 @@ class Handler(BaseHTTPRequestHandler):
             elif self.path == "/__proxy__/reset":
                 RULES.clear()
                 LOG.clear()
+                MODE.clear()
                 out = {"ok": True}
+            elif self.path == "/__proxy__/mode":
+                MODE.update(json.loads(body or b"{}"))
+                out = dict(MODE)
             else:
                 out = list(LOG)
         data = json.dumps(out).encode()
@@ -76,6 +84,16 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if self._control(body):
+            return
+        if MODE.get("v1_missing") and self.path.startswith("/api/model_registry/v1/"):
+            data = b"404 page not found\n"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            with LOCK:
+                LOG.append([self.command, self.path, 404])
             return
         rule = self._rule()
         if rule and rule.get("delay"):

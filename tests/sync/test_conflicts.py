@@ -34,7 +34,7 @@ def _edit_local(store: SQLiteStore, cls: Any, entity_id: str, **changes: Any) ->
 
 def _edit_remote(env: Env, cls: Any, remote_id: str, **changes: Any) -> None:
     remote = env.remote()
-    current = remote.get(cls, remote_id).entity
+    current = remote.fetch(cls, remote_id).entity
     from localhub.sync.snapshot import update_body
 
     for key, value in changes.items():
@@ -43,7 +43,7 @@ def _edit_remote(env: Env, cls: Any, remote_id: str, **changes: Any) -> None:
 
 
 def _remote(env: Env, cls: Any, remote_id: str) -> Any:
-    return env.remote().get(cls, remote_id).entity
+    return env.remote().fetch(cls, remote_id).entity
 
 
 def test_same_field_both_sides_is_a_conflict(env: Env) -> None:
@@ -166,16 +166,18 @@ def test_version_taken_with_different_content_is_a_conflict(env: Env) -> None:
 
 
 def test_remote_entity_gone(env: Env) -> None:
-    a, rm_id, _ = _setup(env)
-    _edit_local(a, RegisteredModel, rm_id, description="mine")
+    # The version (remote id 2) disappears; the model (id 1, the remote's identity anchor)
+    # stays: a vanished anchor is a re-created server (test_identity.py).
+    a, _, mv_id = _setup(env)
+    _edit_local(a, ModelVersion, mv_id, description="mine")
     conn = sqlite3.connect(env.server.db)
-    conn.execute("UPDATE contexts SET id = 99 WHERE id = 1")  # the remote id 1 disappears
+    conn.execute("UPDATE contexts SET id = 99 WHERE id = 2")  # the remote id 2 disappears
     conn.commit()
     conn.close()
     report = env.sync("a", pull=False)
     assert report.conflicts == 1 and report.remaining == 1
     (c,) = list_conflicts(a)
-    assert (c.kind, c.remote_id) == ("remote-missing", "1")
+    assert (c.kind, c.remote_id) == ("remote-missing", "2")
     assert a.pending()  # nothing lost
 
 

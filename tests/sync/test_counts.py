@@ -1,10 +1,15 @@
-"""Request budgets, counted at the fault proxy (the real traffic)."""
+"""Request budgets, counted at the fault proxy (the real traffic).
+
+Budgets are per operation; a run against a remote this database already knows adds one
+identity probe, ``GET /registered_models/{anchor}`` (docs/sync.md, "Remote identity")."""
 
 from __future__ import annotations
 
 from localhub.types import ModelVersion, RegisteredModel
 
 from .conftest import Env
+
+PROBE = ("GET", "/registered_models/1")
 
 
 def _api(log: list[tuple[str, str, object]]) -> list[tuple[str, str]]:
@@ -16,7 +21,7 @@ def test_new_model_version_artifact_costs_3(env: Env) -> None:
     env.store("a").register_model("m", "s3://m/1", version="v1")
     env.proxy.reset()
     report = env.sync("a", pull=False)
-    assert report.created == 3
+    assert report.created == 3 and not report.identity_checked  # first contact: no probe
     assert _api(env.proxy.log()) == [
         ("POST", "/registered_models"), ("POST", "/model_versions"),
         ("POST", "/model_versions/2/artifacts")]
@@ -30,7 +35,9 @@ def test_new_version_of_linked_model_costs_2(env: Env) -> None:
     a.register_model("m", "s3://m/2", version="v2")
     env.proxy.reset()
     report = env.sync("a", pull=False)
-    assert report.created == 2 and len(_api(env.proxy.log())) == 2
+    log = _api(env.proxy.log())
+    assert report.created == 2 and log[0] == PROBE and len(log[1:]) == 2
+    assert report.identity_checked and report.requests == 3
 
 
 def test_update_costs_1_with_etag_and_2_without(env: Env) -> None:
@@ -43,7 +50,7 @@ def test_update_costs_1_with_etag_and_2_without(env: Env) -> None:
     env.proxy.reset()
     report = env.sync("a", pull=False)
     assert report.updated == 1
-    assert _api(env.proxy.log()) == [("PATCH", "/registered_models/1")]
+    assert _api(env.proxy.log()) == [PROBE, ("PATCH", "/registered_models/1")]
 
     mv = a.get(ModelVersion, mv.id)
     mv.description = "without etag"
@@ -51,11 +58,11 @@ def test_update_costs_1_with_etag_and_2_without(env: Env) -> None:
     env.proxy.reset()
     report = env.sync("a", pull=False, use_etags=False)
     assert report.updated == 1
-    assert _api(env.proxy.log()) == [("GET", "/model_versions/2"),
+    assert _api(env.proxy.log()) == [PROBE, ("GET", "/model_versions/2"),
                                      ("PATCH", "/model_versions/2")]
     remote = env.remote()
-    assert remote.get(ModelVersion, "2").entity.description == "without etag"
-    assert remote.get(RegisteredModel, "1").entity.description == "with etag"
+    assert remote.fetch(ModelVersion, "2").entity.description == "without etag"
+    assert remote.fetch(RegisteredModel, "1").entity.description == "with etag"
 
 
 def test_incremental_pull_without_change_costs_one_request_per_kind(env: Env) -> None:
@@ -65,5 +72,6 @@ def test_incremental_pull_without_change_costs_one_request_per_kind(env: Env) ->
     env.proxy.reset()
     report = env.sync("b")
     assert report.pulled == 0
-    assert _api(env.proxy.log()) == [("GET", "/registered_models"),
-                                     ("GET", "/model_versions"), ("GET", "/artifacts")]
+    assert _api(env.proxy.log()) == [PROBE, ("GET", "/registered_models"),
+                                     ("GET", "/model_versions"), ("GET", "/artifacts"),
+                                     ("GET", "/serving_environments")]

@@ -54,7 +54,7 @@ def test_lost_ack_on_update_is_harmless(env: Env) -> None:
     env.proxy.rules({"match": "PATCH", "nth": 1, "action": "drop"})
     report = env.sync("a", pull=False)
     assert report.remaining == 0 and report.conflicts == 0
-    fetched = env.remote().get(RegisteredModel, "1").entity
+    fetched = env.remote().fetch(RegisteredModel, "1").entity
     assert fetched.description == "new" and fetched.custom_properties == {"x": "1"}
 
 

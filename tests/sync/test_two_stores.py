@@ -67,7 +67,7 @@ def _check(env: Env, store: SQLiteStore) -> None:
         cls: Any = Artifact if table == "artifacts" else (
             RegisteredModel if kind == "registered-model" else ModelVersion)
         mine = snapshot(_local(store, table, uid))
-        theirs = snapshot(remote.get(cls, remote_id).entity)
+        theirs = snapshot(remote.fetch(cls, remote_id).entity)
         differ = {k for k in mine if mine[k] != theirs[k]}
         assert differ <= frozen.get(uid, set()), (kind, differ, mine, theirs)
     remote.close()

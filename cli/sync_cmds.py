@@ -1,0 +1,510 @@
+"""``localhub sync``, ``status``, ``conflicts`` and ``resolve``: thin wrappers of the sync engine.
+
+Exit codes of ``sync``: 0 all synced, 1 error, 2 usage, 3 conflicts remain, 4 remote unreachable
+(changes kept). The long-running ``sync --every`` loop lives in :mod:`.sync_loop`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from localhub import config as cfg
+from localhub.errors import (
+    InvalidInputError,
+    LocalHubError,
+    NotFoundError,
+    RemoteAuthError,
+    RemoteUnavailableError,
+    RemoteUnreachableError,
+    SyncLockedError,
+)
+
+from .main import Settings, pass_settings
+from .params import parse_meta_value
+from .render import (
+    emit_conflict,
+    emit_json,
+    emit_plan,
+    emit_status,
+    emit_sync_summary,
+    emit_table,
+    progress_line,
+)
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_CONFLICTS",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_UNREACHABLE",
+    "SyncOutcome",
+    "conflicts",
+    "resolve",
+    "run_sync",
+    "status",
+    "sync",
+]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+CP = "custom_properties"
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def stderr_is_tty() -> bool:
+    """Whether stderr is a terminal (progress lines and colour only then)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _engine_accepts() -> set[str]:
+    """Keyword options the installed sync engine (and ``ModelRegistry.sync``) accept."""
+    from localhub.sync import SyncEngine
+
+    from localhub.registry import ModelRegistry
+
+    names = set(inspect.signature(SyncEngine.__init__).parameters)
+    names |= {n for n, p in inspect.signature(ModelRegistry.sync).parameters.items()
+              if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    return names
+
+
+def resolve_remote(flag: str | None) -> cfg.Remote:
+    """The remote of --remote (a name or URL), else $LOCALHUB_REMOTE, else the default."""
+    return cfg.resolve_remote(cfg.load_config(), flag)
+
+
+def _registry(settings: Settings, remote: cfg.Remote | None = None) -> Any:
+    import localhub
+    from localhub.paths import default_db_path
+
+    path = settings.db if settings.db is not None else default_db_path()
+    return localhub.ModelRegistry("", author="", path=path,
+                                  custom_ca=remote.ca if remote is not None else None)
+
+
+def _token(remote: cfg.Remote) -> str | None:
+    """The configured token; '' (no token) for a configured remote without one.
+
+    An ad-hoc URL returns None: the library then looks for a token file as the official
+    client does (``$KF_PIPELINES_SA_TOKEN_PATH``, the Kubernetes service-account token).
+    """
+    if remote.token_env or remote.token_file:
+        return remote.token() or ""
+    return None if "://" in remote.name else ""
+
+
+def auth_hint(remote: cfg.Remote) -> str:
+    """How to fix the token of ``remote``."""
+    if remote.token_env:
+        return (f"set ${remote.token_env} to a valid token (export {remote.token_env}=...) "
+                "and run sync again")
+    if remote.token_file:
+        return f"put a valid token in {remote.token_file} and run sync again"
+    if "://" in remote.name:
+        return ("add the remote with a token: `localhub remote add NAME URL --token-env VAR` "
+                "and sync with --remote NAME")
+    return (f"give remote {remote.name!r} a token: `localhub remote add {remote.name} "
+            f"{remote.url} --token-env VAR` (or --token-file PATH)")
+
+
+def report_dict(report: Any) -> dict[str, Any]:
+    """The report (or dry-run plan) as plain data."""
+    for name in ("to_dict", "as_dict"):
+        fn = getattr(report, name, None)
+        if callable(fn):
+            data: dict[str, Any] = fn()
+            return data
+    from .render import to_data
+
+    out: dict[str, Any] = to_data(report)
+    return out
+
+
+class SyncOutcome:
+    """One sync run: its report (None when it failed before reporting), exit code, error."""
+
+    def __init__(self, report: Any, code: int, error: str | None = None) -> None:
+        self.report = report
+        self.code = code
+        self.error = error
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return report_dict(self.report) if self.report is not None else {}
+
+
+def run_sync(settings: Settings, remote: cfg.Remote, *, push: bool = True, pull: bool = True,
+             on_conflict: str = "manual", dry_run: bool = False,
+             models: tuple[str, ...] = (), progress: Callable[[str, int, int], None] | None = None,
+             **engine_options: Any) -> SyncOutcome:
+    """One sync of the database with ``remote``; errors become an exit code and a message."""
+    accepts = _engine_accepts()
+    options: dict[str, Any] = dict(engine_options)
+    if models:
+        if "models" not in accepts:
+            raise click.UsageError("--model needs a sync engine with per-model sync "
+                                   "(models=); this installation has none")
+        options["models"] = list(models)
+    if remote.uri_map and "uri_map" in accepts:
+        options["uri_map"] = [tuple(pair) for pair in remote.uri_map]
+    if progress is not None and "progress" in accepts:
+        options["progress"] = progress
+    if remote.ca and "verify" in accepts:
+        options["verify"] = remote.ca
+    registry = _registry(settings, remote)
+    try:
+        report = registry.sync(remote.url, push=push, pull=pull, on_conflict=on_conflict,
+                               dry_run=dry_run, token=_token(remote), **options)
+    except RemoteAuthError as exc:
+        return SyncOutcome(None, EXIT_ERROR, f"{exc}; {auth_hint(remote)}")
+    except (RemoteUnreachableError, RemoteUnavailableError) as exc:
+        return SyncOutcome(None, EXIT_UNREACHABLE,
+                           f"{remote.url} is unreachable: your changes are kept in the local "
+                           f"queue; run `localhub sync` again when it is reachable ({exc})")
+    except SyncLockedError as exc:
+        return SyncOutcome(None, EXIT_ERROR, f"{exc} (a `localhub sync --every` loop may be "
+                                             "running)")
+    except LocalHubError as exc:
+        return SyncOutcome(None, EXIT_ERROR, str(exc))
+    if dry_run:
+        return SyncOutcome(report, EXIT_OK)
+    if getattr(report, "stopped", None):
+        return SyncOutcome(report, EXIT_UNREACHABLE,
+                           f"{remote.url} is unreachable: your changes are kept in the local "
+                           f"queue; run `localhub sync` again later ({report.stopped})")
+    if getattr(report, "open_conflicts", None):
+        n = len(report.open_conflicts)
+        return SyncOutcome(report, EXIT_CONFLICTS,
+                           f"{n} conflict(s) remain; see `localhub conflicts` and settle each "
+                           "with `localhub resolve ID --ours|--theirs|--value FIELD=VALUE`")
+    if getattr(report, "set_aside", 0):
+        return SyncOutcome(report, EXIT_ERROR,
+                           f"{report.set_aside} change(s) were refused by the remote and set "
+                           "aside (see the messages above); fix them and run sync again")
+    return SyncOutcome(report, EXIT_OK)
+
+
+class _Progress:
+    """A one-line progress display on stderr, redrawn in place (terminal only)."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        click.echo("\r" + progress_line(phase, done, total), err=True, nl=False)
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)
+            self.shown = False
+
+
+# -- sync ---------------------------------------------------------------------------------------
+
+
+def _parse_every(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    from .sync_loop import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+@click.command()
+@click.option("--remote", "remote_flag", metavar="NAME|URL",
+              help="Remote name from config.toml or a URL (env LOCALHUB_REMOTE; default: the "
+                   "default remote).")
+@click.option("--push-only", is_flag=True, help="Only push local changes.")
+@click.option("--pull-only", is_flag=True, help="Only pull the remote's changes.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan (requests, adoptions, conflicts); send and write nothing.")
+@click.option("--on-conflict", type=click.Choice(["manual", "ours", "theirs"]),
+              default="manual", show_default=True,
+              help="manual: record conflicts for `localhub resolve`; ours/theirs: apply.")
+@click.option("--model", "models", multiple=True, metavar="NAME",
+              help="Sync only these models (repeatable).")
+@click.option("--every", callback=_parse_every, metavar="DURATION",
+              help="Run forever, syncing every DURATION (30s, 15m, 1h) until SIGINT/SIGTERM.")
+@click.option("--watch", is_flag=True,
+              help="With --every: also push ~2 s after local changes to the database.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report (or plan) as JSON; with --every one JSON line per run.")
+@pass_settings
+def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only: bool,
+         dry_run: bool, on_conflict: str, models: tuple[str, ...], every: float | None,
+         watch: bool, as_json: bool) -> None:
+    """Push queued local changes to the remote and pull its changes (exit 3: conflicts
+    remain, 4: remote unreachable, changes kept)."""
+    if push_only and pull_only:
+        raise click.UsageError("give --push-only or --pull-only, not both")
+    if watch and every is None:
+        raise click.UsageError("--watch needs --every DURATION (e.g. --every 15m --watch)")
+    if watch and pull_only:
+        raise click.UsageError("--watch pushes local changes: it cannot go with --pull-only")
+    if every is not None and dry_run:
+        raise click.UsageError("--dry-run runs once: it cannot go with --every")
+    remote = resolve_remote(remote_flag)
+    if every is not None:
+        from .sync_loop import SyncLoop
+
+        loop = SyncLoop(settings, remote, every=every, watch=watch, push=not pull_only,
+                        pull=not push_only, on_conflict=on_conflict, models=models,
+                        as_json=as_json)
+        sys.exit(loop.run())
+    progress = _Progress() if stderr_is_tty() and not as_json and not settings.quiet else None
+    try:
+        outcome = run_sync(settings, remote, push=not pull_only, pull=not push_only,
+                           on_conflict=on_conflict, dry_run=dry_run, models=models,
+                           progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if outcome.report is not None:
+        if as_json:
+            emit_json(outcome.data)
+        elif dry_run:
+            emit_plan(outcome.data)
+        elif not settings.quiet or outcome.code:
+            emit_sync_summary(outcome.data, remote.name)
+    if outcome.error:
+        click.echo(f"error: {outcome.error}", err=True)
+    sys.exit(outcome.code)
+
+
+# -- status -------------------------------------------------------------------------------------
+
+
+def _iso(ms: Any) -> Any:
+    """Epoch milliseconds as UTC ISO 8601 (other values unchanged)."""
+    if not isinstance(ms, int):
+        return ms
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reachable(remote: cfg.Remote, timeout: float = 2.0) -> dict[str, Any]:
+    """One GET with a short timeout: {"reachable": bool, "message": str}."""
+    from localhub.doctor import check_remote
+
+    check = check_remote(remote, network=True, timeout=timeout)
+    reached: bool | None
+    if check.status == "OK" or "HTTP" in check.message:
+        reached = True  # it answered (maybe refusing the token: see message)
+    elif "unreachable" in check.message:
+        reached = False
+    else:
+        reached = None  # a local problem (token, CA) stopped the check
+    return {"reachable": reached, "status": check.status, "message": check.message,
+            "fix": check.fix}
+
+
+@click.command()
+@click.option("--remote", "remote_flag", metavar="NAME|URL",
+              help="The remote to check (default: the default remote, if any).")
+@click.option("--offline", is_flag=True, help="Do not check whether the remote is reachable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_settings
+def status(settings: Settings, remote_flag: str | None, offline: bool, as_json: bool) -> None:
+    """Queued changes by kind, open conflicts, set-aside items, last push/pull per remote and
+    whether the remote is reachable (2 s timeout)."""
+    from localhub.sync import sync_status
+
+    registry = _registry(settings)
+    data: dict[str, Any] = {"database": str(Path(registry.store.path))}
+    data.update(sync_status(registry.store))
+    remote: cfg.Remote | None
+    try:
+        remote = resolve_remote(remote_flag)
+    except LocalHubError:
+        if remote_flag:
+            raise
+        remote = None
+    if remote is not None:
+        check: dict[str, Any] = {"name": remote.name, "url": remote.url}
+        if not offline:
+            check.update(reachable(remote))
+        data["remote"] = check
+    if as_json:
+        emit_json(data)
+        return
+    for info in data.get("remotes", {}).values():
+        for key in ("last_push", "last_pull"):
+            info[key] = _iso(info.get(key))
+    emit_status(data)
+
+
+# -- conflicts and resolve ----------------------------------------------------------------------
+
+
+def _label(store: Any, conflict: Any) -> str:
+    """``model m``, ``version m:v`` or ``artifact m:v/a`` for a conflict's entity."""
+    from types import SimpleNamespace
+
+    try:
+        from localhub.sync.plan import _label as plan_label
+    except ImportError:  # pragma: no cover
+        return str(conflict.entity_uid)
+    table = ("contexts" if conflict.entity_kind in ("registered-model", "model-version")
+             else "artifacts")
+    with store.db.read() as conn:
+        label = plan_label(conn, SimpleNamespace(table=table, uid=conflict.entity_uid))
+    return str(label[0] if isinstance(label, tuple) else label)
+
+
+def conflict_data(store: Any, conflict: Any) -> dict[str, Any]:
+    """A conflict as JSON-ready data, with a readable ``entity`` label."""
+    from .render import to_data
+
+    data: dict[str, Any] = to_data(conflict)
+    data["fields"] = list(conflict.fields)
+    data["entity"] = _label(store, conflict)
+    data["open"] = conflict.resolved_at is None
+    data["values"] = [{"field": f, "base": _value(conflict.base, f),
+                       "local": _value(conflict.local, f),
+                       "remote": _value(conflict.remote_values, f)} for f in conflict.fields]
+    return data
+
+
+def _value(snap: dict[str, Any], field: str) -> Any:
+    """A field's value in a conflict side: keyed by the field name (or nested in a snapshot);
+    a custom property's typed cell becomes its plain value."""
+    if field in snap:
+        value = snap[field]
+    elif field.startswith(CP + "."):
+        value = (snap.get(CP) or {}).get(field[len(CP) + 1:])
+    else:
+        value = snap.get(field)
+    if isinstance(value, dict) and "type" in value:
+        from localhub.codec import decode_properties
+
+        cell = {("metadataType" if k == "type" else k): v for k, v in value.items()}
+        try:
+            return decode_properties({"k": cell}, request=False).get("k")
+        except Exception:  # noqa: BLE001 - show the raw cell rather than fail
+            return value
+    return value
+
+
+@click.command()
+@click.argument("conflict_id", metavar="[ID]", type=int, required=False)
+@click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: a list of conflicts (one object with ID).")
+@pass_settings
+def conflicts(settings: Settings, conflict_id: int | None, show_all: bool,
+              as_json: bool) -> None:
+    """List sync conflicts, or show conflict ID with base, local and remote values."""
+    registry = _registry(settings)
+    items = registry.conflicts(include_resolved=show_all or conflict_id is not None)
+    if conflict_id is not None:
+        found = [c for c in items if c.id == conflict_id]
+        if not found:
+            raise NotFoundError(f"no conflict with id {conflict_id}; see `localhub conflicts`",
+                                entity="conflict", key=str(conflict_id))
+        data = conflict_data(registry.store, found[0])
+        if as_json:
+            emit_json(data)
+        else:
+            emit_conflict(data)
+        return
+    rows = [conflict_data(registry.store, c) for c in items]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        if not settings.quiet:
+            click.echo("no open conflicts" if not show_all else "no conflicts")
+        return
+    table = []
+    for row in rows:
+        for i, v in enumerate(row["values"] or [{"field": "", "base": None, "local": None,
+                                                  "remote": None}]):
+            first = i == 0
+            table.append({"id": row["id"] if first else "", "kind": row["kind"] if first else "",
+                          "entity": row["entity"] if first else "", "field": v["field"],
+                          "base": _show(v["base"]), "local": _show(v["local"]),
+                          "remote": _show(v["remote"]),
+                          "resolution": (row["resolution"] or "") if first else ""})
+    columns = ["id", "kind", "entity", "field", "base", "local", "remote"]
+    emit_table(table, columns + (["resolution"] if show_all else []))
+
+
+def _show(value: Any) -> str:
+    import json
+
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+@click.command()
+@click.argument("conflict_id", metavar="ID", type=int)
+@click.option("--ours", is_flag=True, help="Keep the local values; push them on the next sync.")
+@click.option("--theirs", is_flag=True, help="Take the remote's values locally.")
+@click.option("--value", "value", metavar="FIELD=VALUE",
+              help="Set FIELD to VALUE (typed like --meta for custom properties) and push it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the resolved conflict as JSON.")
+@pass_settings
+def resolve(settings: Settings, conflict_id: int, ours: bool, theirs: bool, value: str | None,
+            as_json: bool) -> None:
+    """Resolve conflict ID with --ours, --theirs or --value FIELD=VALUE."""
+    if sum((ours, theirs, value is not None)) != 1:
+        raise click.UsageError("give exactly one of --ours, --theirs, --value FIELD=VALUE")
+    registry = _registry(settings)
+    if value is None:
+        resolved = registry.resolve(conflict_id, "ours" if ours else "theirs")
+    else:
+        field, sep, text = value.partition("=")
+        if not sep or not field:
+            raise click.BadParameter(f"expected FIELD=VALUE, got {value!r}",
+                                     param_hint="--value")
+        found = [c for c in registry.conflicts(include_resolved=True) if c.id == conflict_id]
+        if not found:
+            raise NotFoundError(f"no conflict with id {conflict_id}; see `localhub conflicts`",
+                                entity="conflict", key=str(conflict_id))
+        conflict = found[0]
+        if conflict.resolved_at is not None:
+            raise InvalidInputError("conflict", f"#{conflict_id} is already resolved "
+                                                f"({conflict.resolution})")
+        name = _match_field(conflict, field)
+        typed: Any = parse_meta_value(text) if name.startswith(CP + ".") else text
+        resolved = registry.resolve(conflict_id, "value", typed)
+    if as_json:
+        emit_json(conflict_data(registry.store, resolved))
+    elif not settings.quiet:
+        how = {"ours": "kept the local values (queued for the next sync)",
+               "theirs": "took the remote's values",
+               "value": "set the value (queued for the next sync)"}.get(
+                   str(resolved.resolution), str(resolved.resolution))
+        click.echo(f"resolved conflict #{conflict_id}: {how}")
+
+
+def _match_field(conflict: Any, field: str) -> str:
+    """The conflict's field named ``field`` (a property key alone is accepted)."""
+    names = list(conflict.fields)
+    if field in names:
+        return field
+    if f"{CP}.{field}" in names:
+        return f"{CP}.{field}"
+    raise click.BadParameter(f"conflict #{conflict.id} is about {', '.join(names) or 'no field'}"
+                             f", not {field!r}", param_hint="--value")
+
+
+COMMANDS = [sync, status, conflicts, resolve]
