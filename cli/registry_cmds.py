@@ -107,21 +107,26 @@ def versions(settings: Settings, name: str, filter_query: str | None, archived: 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 def show(settings: Settings, name: str, version: str | None, as_json: bool) -> None:
-    """Show model NAME, or one VERSION of it with its artifact."""
+    """Show model NAME, or one VERSION of it with its artifact, and their sync state."""
+    from localhub.sync import entity_sync_state
+
     registry = settings.registry()
     model = _model(registry, name)
     data: dict[str, Any] = {"model": model}
     if version is not None:
         data["version"] = _version(registry, name, version)
         data["artifact"] = registry.get_model_artifact(name, version)
+    data["sync"] = {key: entity_sync_state(registry.store, entity)
+                    for key, entity in data.items() if entity is not None}
     if as_json:
         emit_json(data)
         return
-    emit_record(f"model {model.name}", model)
-    if version is not None:
-        emit_record(f"version {version}", data["version"])
-        if data["artifact"] is not None:
-            emit_record("artifact", data["artifact"])
+    for key in ("model", "version", "artifact"):
+        entity = data.get(key)
+        if entity is None:
+            continue
+        emit_record(f"{key} {getattr(entity, 'name', '')}", entity)
+        emit_record(f"sync state of the {key}", _sync_summary(data["sync"][key]))
 
 
 @click.command()
@@ -208,6 +213,18 @@ def pending(settings: Settings, as_json: bool) -> None:
         return
     emit_table([to_data(c) for c in changes],
                ["seq", "op", "entity", "model", "version", "fields"])
+
+
+def _sync_summary(state: dict[str, Any]) -> dict[str, Any]:
+    """The sync state of one entity as 'field: value' lines for people."""
+    return {
+        "origin": state["origin"],
+        "pending": (f"{state['pending']} change(s): {', '.join(state['pending_fields'])}"
+                    if state["pending"] else "none"),
+        "remote ids": state["remote_ids"] or "not synced yet",
+        "open conflicts": state["conflicts_open"] or None,
+        "set aside": state["set_aside"],
+    }
 
 
 def _model(registry: Any, name: str) -> RegisteredModel:

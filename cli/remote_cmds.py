@@ -82,3 +82,25 @@ def set_default(settings: Settings, name: str) -> None:
     cfg.save_config(cfg.set_default_remote(cfg.load_config(), name))
     if not settings.quiet:
         click.echo(f"default remote: {name}")
+
+
+@remote.command(name="reset")
+@click.argument("name_or_url", metavar="NAME|URL")
+@click.option("--requeue", is_flag=True,
+              help="Queue every local model, version and artifact again, to send the whole "
+                   "local content to a new (re-created) server.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_settings
+def reset(settings: Settings, name_or_url: str, requeue: bool, as_json: bool) -> None:
+    """Forget what this database knows of a remote (links, watermarks, pinned identity).
+
+    For a remote that was re-created or replaced. Local entities and queued changes stay.
+    """
+    from localhub.sync import reset_remote
+
+    target = cfg.resolve_remote(cfg.load_config(), name_or_url)
+    counts = reset_remote(settings.registry().store, target.url, requeue=requeue)
+    if as_json:
+        emit_json(counts)
+    elif not settings.quiet:
+        click.echo(f"reset {target.url}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

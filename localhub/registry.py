@@ -186,10 +186,10 @@ class ModelRegistry:
 
     def get_model_version(self, name: str, version: str) -> ModelVersion | None:
         """The version of a model, or None; StoreError if the model does not exist."""
-        if not (rm := self.get_registered_model(name)):
+        exists, found = self._store.find_version(name, version)
+        if not exists:
             raise StoreError(f"Model {name} does not exist")
-        assert rm.id is not None
-        return self._store.find(ModelVersion, name=version, parent_id=rm.id)
+        return found
 
     def get_model_artifact(self, name: str, version: str) -> ModelArtifact | None:
         """The model artifact of a version, or None; StoreError if model or version is missing.

@@ -179,6 +179,23 @@ class SQLiteStore:
             return None
         return cast(T, from_row(SPECS_BY_KIND[rows[0]["kind"]], rows[0]))
 
+    def find_version(self, model_name: str, version_name: str
+                     ) -> tuple[bool, ModelVersion | None]:
+        """(whether the model exists, its version of that name or None), in one query."""
+        sql = """
+            SELECT m.id AS model_id, v.* FROM contexts AS m
+            LEFT JOIN contexts AS v ON v.kind = ? AND v.parent_id = m.id AND v.name = ?
+            WHERE m.kind = ? AND m.parent_id = 0 AND m.name = ?
+        """
+        with self.db.read() as conn:
+            row = conn.execute(sql, (ModelVersion.kind, version_name, RegisteredModel.kind,
+                                     model_name)).fetchone()
+        if row is None:
+            return False, None
+        if row["id"] is None:
+            return True, None
+        return True, cast(ModelVersion, from_row(SPECS[ModelVersion], row))
+
     def list(
         self,
         cls: type[T],

@@ -13,7 +13,7 @@ from .conflicts import Conflict, list_conflicts, resolve
 from .contract import RegistryStore
 from .engine import Progress, SyncEngine, SyncReport
 from .merge import Merge, merge
-from .remotes import UriRewriter, reset_remote, sync_status
+from .remotes import UriRewriter, entity_sync_state, reset_remote, sync_status
 
 __all__ = [
            "Conflict",
@@ -23,6 +23,7 @@ __all__ = [
            "SyncEngine",
            "SyncReport",
            "UriRewriter",
+           "entity_sync_state",
            "list_conflicts",
            "merge",
            "reset_remote",

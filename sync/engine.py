@@ -219,8 +219,9 @@ class SyncEngine:
                 f"the remote at {url} is not the registry this database synced with: it "
                 f"{what} (first synced model {pinned.get('name')!r}). It was re-created or the "
                 "URL points at another server; nothing was sent. If this is intended, forget "
-                f"the old remote with localhub.sync.reset_remote(store, {url!r}) (add "
-                "requeue=True to send the whole local content to it) and sync again.",
+                f"the old remote with `localhub remote reset {url}` (add --requeue to send the "
+                "whole local content to it; in Python: localhub.sync.reset_remote) and sync "
+                "again.",
                 url=url, expected=pinned, found=seen)
 
     def _open_ids(self) -> list[int]:

@@ -21,8 +21,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from localhub.errors import InvalidInputError, SyncUpstreamError
+from localhub._entities import spec_for
+from localhub.errors import InvalidInputError, NotFoundError, SyncUpstreamError
 from localhub.store import SQLiteStore
+from localhub.types import BaseResource
 
 __all__ = ["UPSTREAM_KEY", "UriRewriter", "check_upstream", "pin_upstream", "reset_remote",
            "sync_status"]
@@ -70,7 +72,8 @@ def check_upstream(store: SQLiteStore, remote: str) -> None:
             f"this database syncs with {upstream}; it cannot also sync with {remote} (one "
             "upstream per database: changes acknowledged by one remote leave the queue and "
             "would never reach another). Use a separate database file for the other remote, "
-            f"or move this one with localhub.sync.reset_remote(store, {upstream!r}).",
+            f"or move this one with `localhub remote reset {upstream}` "
+            "(localhub.sync.reset_remote in Python).",
             upstream=upstream, requested=remote)
 
 
@@ -196,3 +199,33 @@ def sync_status(store: SQLiteStore, remote: str | None = None) -> dict[str, Any]
             }
         out["remotes"] = remotes
     return out
+
+
+def entity_sync_state(store: SQLiteStore, entity: BaseResource) -> dict[str, Any]:
+    """Sync state of one entity, from local data only. Keys (stable): ``origin`` ("local" or
+    "remote"), ``pending`` (queued outbox changes), ``pending_fields`` (their fields),
+    ``remote_ids`` (remote URL -> id there), ``conflicts_open``, ``set_aside`` (message or None).
+    """
+    table = spec_for(entity).table
+    with store.db.read() as conn:
+        row = conn.execute(f"SELECT uid, origin FROM {table} WHERE id = ?",
+                           (int(entity.id or 0),)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no {type(entity).__name__} with id {entity.id}")
+        uid = row["uid"]
+        fields: set[str] = set()
+        pending = 0
+        for (names,) in conn.execute("SELECT fields FROM outbox WHERE entity_uid = ?", (uid,)):
+            pending += 1
+            fields.update(json.loads(names))
+        remote_ids = {link["remote"]: link["remote_id"] for link in conn.execute(
+            "SELECT remote, remote_id FROM sync_links WHERE entity_uid = ? ORDER BY remote",
+            (uid,))}
+        conflicts = int(conn.execute(
+            "SELECT count(*) FROM sync_conflicts WHERE entity_uid = ? AND resolved_at IS NULL",
+            (uid,)).fetchone()[0])
+        aside = conn.execute("SELECT message FROM sync_items WHERE entity_uid = ? AND "
+                             "set_aside_at IS NOT NULL", (uid,)).fetchone()
+    return {"origin": row["origin"], "pending": pending, "pending_fields": sorted(fields),
+            "remote_ids": remote_ids, "conflicts_open": conflicts,
+            "set_aside": aside["message"] if aside else None}

@@ -58,7 +58,7 @@ def test_recreated_server_on_same_url_is_refused_until_reset(tmp_path: Path,
         with pytest.raises(RemoteIdentityError) as info:
             _sync(store, url)
         message = str(info.value)
-        assert "re-created" in message and f"reset_remote(store, {url!r})" in message
+        assert "re-created" in message and f"localhub remote reset {url}" in message
         assert info.value.expected["model_id"] == "1"
         # Nothing was written: the remote is as it was, the change is still queued.
         assert _remote_models(tmp_path / "r2.db") == (["someone-else"] if other_content
