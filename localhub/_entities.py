@@ -110,6 +110,11 @@ _LONG_TEXT = {"description", "readme", "uri", "schema", "profile", "source", "va
               "license_link"}
 
 
+#: ``json.dumps(x, separators=(",", ":"), ensure_ascii=False)`` without building an encoder
+#: per call (it is on every write).
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def spec_for(entity: BaseResource | type[BaseResource]) -> EntitySpec:
     """The spec of a domain object or class (TypeError for anything else)."""
     cls = entity if isinstance(entity, type) else type(entity)
@@ -133,7 +138,7 @@ def encode_properties(props: dict[str, SupportedTypes]) -> str:
             out[key] = {"struct_value": str(value)}
         else:
             out[key] = {"string_value": value}
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(out)
 
 
 def decode_properties(text: str) -> dict[str, SupportedTypes]:
@@ -153,6 +158,41 @@ def decode_properties(text: str) -> dict[str, SupportedTypes]:
     return out
 
 
+def _field_checker(spec: EntitySpec, field_name: str) -> Any:
+    """The check of one ``columns``/``attr_fields`` field: ``check(value) -> normalised``."""
+    where = f"{spec.cls.__name__}.{field_name}"
+    if field_name in _ENUM_FIELDS:
+        enum = _ENUM_FIELDS[field_name]
+        return lambda value: None if value is None else check_enum(where, value, enum)
+    if field_name == "uri":
+        return lambda value: check_uri(where, value, required=False)
+    if field_name in ("language", "tasks"):
+        def check_list(value: Any) -> list[str] | None:
+            if value is None:
+                return None
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InvalidInputError(where, "must be a list of strings")
+            for item in value:
+                check_optional_text(where, item)
+            return list(value)
+        return check_list
+    if field_name == "value" and spec.cls is Metric:
+        def check_number(value: Any) -> float | None:
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                raise InvalidInputError(where, "must be a number")
+            return None if value is None else float(value)
+        return check_number
+    if field_name in ("registered_model_id", "model_version_id", "serving_environment_id",
+                      "inference_service_id"):
+        return lambda value: None if value is None else check_id(where, value)
+    long = field_name in _LONG_TEXT
+    return lambda value: check_optional_text(where, value, long=long)
+
+
+_CHECKERS: dict[type[BaseResource], tuple[tuple[str, Any], ...]] = {}
+
+
 def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
     """Every mutable field of ``entity`` checked and normalised, keyed by domain field name."""
     label = spec.cls.__name__
@@ -162,12 +202,17 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
         values["name"] = None
     else:
         values["name"] = check_name(f"{label}.name", name)
-    values["description"] = check_optional_text(
-        f"{label}.description", entity.description, long=True
-    )
-    values["external_id"] = check_optional_text(f"{label}.external_id", entity.external_id)
-    if values["external_id"] == "":
-        raise InvalidInputError(f"{label}.external_id", "must not be empty (use None)")
+    if entity.description is None:
+        values["description"] = None
+    else:
+        values["description"] = check_optional_text(
+            f"{label}.description", entity.description, long=True)
+    if entity.external_id is None:
+        values["external_id"] = None
+    else:
+        values["external_id"] = check_optional_text(f"{label}.external_id", entity.external_id)
+        if values["external_id"] == "":
+            raise InvalidInputError(f"{label}.external_id", "must not be empty (use None)")
     values["custom_properties"] = check_custom_properties(
         f"{label}.custom_properties", entity.custom_properties
     )
@@ -177,32 +222,12 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
             None if state is None else check_enum(f"{label}.{spec.state_field}", state,
                                                    spec.state_enum)
         )
-    for field_name in spec.columns + spec.attr_fields:
-        value = getattr(entity, field_name)
-        where = f"{label}.{field_name}"
-        if field_name in _ENUM_FIELDS:
-            values[field_name] = None if value is None else check_enum(
-                where, value, _ENUM_FIELDS[field_name])
-        elif field_name == "uri":
-            values[field_name] = check_uri(where, value, required=False)
-        elif field_name in ("language", "tasks"):
-            if value is not None:
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise InvalidInputError(where, "must be a list of strings")
-                for item in value:
-                    check_optional_text(where, item)
-            values[field_name] = None if value is None else list(value)
-        elif field_name == "value" and spec.cls is Metric:
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float))):
-                raise InvalidInputError(where, "must be a number")
-            values[field_name] = None if value is None else float(value)
-        elif field_name in ("registered_model_id", "model_version_id", "serving_environment_id",
-                            "inference_service_id"):
-            values[field_name] = None if value is None else check_id(where, value)
-        else:
-            values[field_name] = check_optional_text(where, value,
-                                                     long=field_name in _LONG_TEXT)
+    checkers = _CHECKERS.get(spec.cls)
+    if checkers is None:
+        checkers = _CHECKERS[spec.cls] = tuple(
+            (f, _field_checker(spec, f)) for f in spec.columns + spec.attr_fields)
+    for field_name, check in checkers:
+        values[field_name] = check(getattr(entity, field_name))
     if spec.parent_field is not None:
         # Kept out of ``attr_fields`` (it has its own column) but the store needs it on create.
         parent = getattr(entity, spec.parent_field)
@@ -236,7 +261,7 @@ def row_values(spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
     for column in spec.columns:
         row[column] = values[column]
     attrs = {f: _enum_value(values[f]) for f in spec.attr_fields if values.get(f) is not None}
-    row["attrs"] = json.dumps(attrs, separators=(",", ":"), ensure_ascii=False)
+    row["attrs"] = compact_json(attrs)
     return row
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +180,16 @@ class ModelRegistryClient:
             page_size=page_size)
 
     # -- localhub extensions ------------------------------------------------------------------
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group many writes into one transaction and one durable commit.
+
+        ``with client.batch(): ...`` registers or updates many models at the cost of one
+        commit: each call inside succeeds or fails on its own, everything becomes durable (and
+        visible to other processes) when the block ends, and an exception escaping the block
+        undoes the whole batch.
+        """
+        return self._registry.batch()
 
     def pending(self) -> list[PendingChange]:
         """The queued local changes no remote has acknowledged yet, oldest first."""

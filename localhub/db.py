@@ -81,6 +81,7 @@ class Database:
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self.lock = threading.RLock()
+        self._batch_depth = 0
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -208,9 +209,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): everything inside commits or nothing."""
+        """A write transaction (``BEGIN IMMEDIATE``): everything inside commits or nothing.
+
+        Inside :meth:`batch` it is a savepoint instead: it still succeeds or fails as a whole,
+        and becomes durable when the batch commits.
+        """
         conn = self.connection()
         with self.lock:
+            if self._batch_depth:
+                with self._savepoint(conn):
+                    yield conn
+                return
             self._begin_immediate(conn)
             try:
                 yield conn
@@ -222,12 +231,59 @@ class Database:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            self._commit(conn)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group every write inside into one transaction, hence one durable commit.
+
+        Each write keeps its own all-or-nothing (a savepoint): one that fails leaves the
+        others in the batch. An exception that escapes the batch rolls all of it back. Other
+        threads and processes wait until the batch ends; nested batches join the outer one.
+        """
+        conn = self.connection()
+        with self.lock:
+            if self._batch_depth:
+                self._batch_depth += 1
+                try:
+                    yield
+                finally:
+                    self._batch_depth -= 1
+                return
+            self._begin_immediate(conn)
+            self._batch_depth = 1
             try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+                yield
+            except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise translate_error(exc, self.path) from exc
+                raise
+            finally:
+                self._batch_depth = 0
+            self._commit(conn)
+
+    @contextmanager
+    def _savepoint(self, conn: sqlite3.Connection) -> Iterator[None]:
+        conn.execute("SAVEPOINT localhub_write")
+        try:
+            yield
+        except BaseException as exc:
+            conn.execute("ROLLBACK TO localhub_write")
+            conn.execute("RELEASE localhub_write")
+            if isinstance(exc, sqlite3.Error):
                 raise translate_error(exc, self.path) from exc
+            raise
+        conn.execute("RELEASE localhub_write")
+
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise translate_error(exc, self.path) from exc
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         # SQLite's busy handler already waits up to busy_timeout; this loop only covers the
@@ -252,6 +308,9 @@ class Database:
         """A consistent read: one snapshot for every statement inside."""
         conn = self.connection()
         with self.lock:
+            if self._batch_depth:  # inside this thread's batch: read its uncommitted writes
+                yield conn
+                return
             try:
                 conn.execute("BEGIN")
             except sqlite3.Error as exc:

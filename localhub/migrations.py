@@ -2,13 +2,17 @@
 
 Each migration is a function of a ``sqlite_utils.Database``; the set is applied inside the
 caller's ``BEGIN IMMEDIATE`` transaction, so a failed migration leaves the file as it was.
+
+The DDL is frozen SQL text: a migration, once released, must create the same schema forever,
+whatever the table classes in ``localhub._tables`` say later (a change to them comes with a
+new migration). ``tests/core/test_migrations.py`` checks that the migrated schema and the
+table classes agree. Creating a file then needs neither sqlmodel nor SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Sequence
 
 from sqlite_utils import Database as UtilsDatabase
 from sqlite_utils.migrations import Migrations
@@ -17,38 +21,150 @@ __all__ = ["MIGRATIONS", "apply"]
 
 MIGRATIONS = Migrations("localhub")
 
+_0001_INITIAL = """
+CREATE TABLE contexts (
+    kind VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    external_id VARCHAR,
+    description VARCHAR,
+    state VARCHAR,
+    attrs VARCHAR DEFAULT '{}' NOT NULL,
+    custom_properties VARCHAR DEFAULT '{}' NOT NULL,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    uid VARCHAR NOT NULL,
+    origin VARCHAR DEFAULT 'local' NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    parent_id INTEGER DEFAULT '0' NOT NULL,
+    owner VARCHAR,
+    author VARCHAR,
+    UNIQUE (external_id),
+    UNIQUE (uid)
+);
+CREATE UNIQUE INDEX contexts_natural_key ON contexts (kind, parent_id, name);
+CREATE INDEX contexts_update_time ON contexts (kind, update_time, id);
+CREATE TABLE artifacts (
+    kind VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    external_id VARCHAR,
+    description VARCHAR,
+    state VARCHAR,
+    attrs VARCHAR DEFAULT '{}' NOT NULL,
+    custom_properties VARCHAR DEFAULT '{}' NOT NULL,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    uid VARCHAR NOT NULL,
+    origin VARCHAR DEFAULT 'local' NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    version_id INTEGER DEFAULT '0' NOT NULL,
+    uri VARCHAR,
+    UNIQUE (external_id),
+    UNIQUE (uid)
+);
+CREATE UNIQUE INDEX artifacts_natural_key ON artifacts (kind, version_id, name)
+    WHERE version_id != 0;
+CREATE INDEX artifacts_update_time ON artifacts (update_time, id);
+CREATE INDEX artifacts_version ON artifacts (version_id, id);
+CREATE TABLE executions (
+    kind VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    external_id VARCHAR,
+    description VARCHAR,
+    state VARCHAR,
+    attrs VARCHAR DEFAULT '{}' NOT NULL,
+    custom_properties VARCHAR DEFAULT '{}' NOT NULL,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    uid VARCHAR NOT NULL,
+    origin VARCHAR DEFAULT 'local' NOT NULL,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    parent_id INTEGER DEFAULT '0' NOT NULL,
+    UNIQUE (external_id),
+    UNIQUE (uid)
+);
+CREATE UNIQUE INDEX executions_natural_key ON executions (kind, parent_id, name);
+CREATE TABLE outbox (
+    seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    entity_table VARCHAR NOT NULL,
+    entity_kind VARCHAR NOT NULL,
+    entity_uid VARCHAR NOT NULL,
+    entity_id INTEGER NOT NULL,
+    op VARCHAR NOT NULL,
+    fields VARCHAR DEFAULT '[]' NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX outbox_entity ON outbox (entity_uid, seq);
+CREATE TABLE meta (
+    "key" VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    PRIMARY KEY ("key")
+);
+"""
 
-def _ddl_for_tables(models: Sequence[type] | None = None) -> list[str]:
-    """CREATE TABLE / CREATE INDEX statements compiled from the sqlmodel table models."""
-    from sqlalchemy.dialects import sqlite
-    from sqlalchemy.schema import CreateIndex, CreateTable
+_0002_SYNC = """
+CREATE TABLE sync_links (
+    remote VARCHAR NOT NULL,
+    entity_uid VARCHAR NOT NULL,
+    entity_table VARCHAR NOT NULL,
+    remote_id VARCHAR NOT NULL,
+    base VARCHAR NOT NULL,
+    base_update_time INTEGER NOT NULL,
+    base_hash VARCHAR NOT NULL,
+    etag VARCHAR,
+    PRIMARY KEY (remote, entity_uid)
+);
+CREATE UNIQUE INDEX sync_links_remote_id ON sync_links (remote, entity_table, remote_id);
+CREATE TABLE sync_conflicts (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    remote VARCHAR NOT NULL,
+    entity_uid VARCHAR NOT NULL,
+    entity_table VARCHAR NOT NULL,
+    entity_kind VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    fields VARCHAR NOT NULL,
+    base VARCHAR NOT NULL,
+    local VARCHAR NOT NULL,
+    remote_values VARCHAR NOT NULL,
+    remote_id VARCHAR,
+    message VARCHAR,
+    created_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    resolution VARCHAR
+);
+CREATE INDEX sync_conflicts_entity ON sync_conflicts (remote, entity_uid, resolved_at);
+CREATE TABLE sync_state (
+    remote VARCHAR NOT NULL,
+    "key" VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    PRIMARY KEY (remote, "key")
+);
+CREATE TABLE sync_items (
+    remote VARCHAR NOT NULL,
+    entity_uid VARCHAR NOT NULL,
+    create_attempted_at INTEGER,
+    set_aside_at INTEGER,
+    message VARCHAR,
+    PRIMARY KEY (remote, entity_uid)
+);
+"""
 
-    from ._tables import TABLES
 
-    dialect = sqlite.dialect()
-    statements: list[str] = []
-    for model in TABLES if models is None else models:
-        table = model.__table__  # type: ignore[attr-defined]
-        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
-        for index in sorted(table.indexes, key=lambda i: i.name or ""):
-            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
-    return statements
+def _script(db: UtilsDatabase, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 @MIGRATIONS(name="0001_initial")
 def _initial(db: UtilsDatabase) -> None:
-    for statement in _ddl_for_tables():
-        db.execute(statement)
+    _script(db, _0001_INITIAL)
     db.table("meta").insert({"key": "database_uid", "value": uuid.uuid4().hex})
 
 
 @MIGRATIONS(name="0002_sync")
 def _sync(db: UtilsDatabase) -> None:
     """Sync bookkeeping: links with bases, conflicts, per-remote state, create markers."""
-    from ._tables import SYNC_TABLES
-
-    for statement in _ddl_for_tables(SYNC_TABLES):
-        db.execute(statement)
+    _script(db, _0002_SYNC)
 
 
 def apply(conn: sqlite3.Connection) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -134,7 +134,7 @@ class ModelRegistry:
             )
             if version_description is None:
                 version_description = description
-        model, _, _ = self._store.register_model(
+        model = self._store.register(
             name,
             uri,
             version=version,
@@ -164,17 +164,7 @@ class ModelRegistry:
             raise StoreError("Model must have an ID")
         if not isinstance(model, (RegisteredModel, ModelVersion, ModelArtifact)):
             raise StoreError("Model must be an instance of BaseResourceModel or a subclass")
-        current = self._store.get(type(model), str(model.id))
-        if current is None:
-            raise NotFoundError(f"no {type(model).__name__} found for id {model.id}",
-                                entity=type(model).__name__, key=str(model.id))
-        # As the official client: None fields are not sent, so they keep their stored
-        # values, and an empty custom_properties map keeps the stored map.
-        changes = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)
-                   if getattr(model, f.name) is not None}
-        if not model.custom_properties:
-            changes.pop("custom_properties", None)
-        updated = self._store.update(dataclasses.replace(current, **changes))
+        updated = self._store.update(model, keep_unset=True)
         self._record_remote()
         return updated
 
@@ -267,6 +257,15 @@ class ModelRegistry:
             raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
                                 entity="model version", key=f"{name}:{version}")
         self._store.delete(found)
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group many writes into one transaction and one durable commit (a localhub extension).
+
+        Each call inside still succeeds or fails on its own; all of them become durable, and
+        visible to other processes, when the block ends. An exception escaping the block
+        undoes the whole batch.
+        """
+        return self._store.batch()
 
     # -- sync -------------------------------------------------------------------------------
 

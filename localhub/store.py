@@ -7,14 +7,16 @@ domain types only; rows stay inside this module and ``_entities``.
 from __future__ import annotations
 
 import base64
-import builtins
 import binascii
+import builtins
+import dataclasses
 import json
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
@@ -23,6 +25,7 @@ from ._entities import (
     SPECS_BY_KIND,
     EntitySpec,
     check_id,
+    compact_json,
     from_row,
     row_values,
     spec_for,
@@ -84,6 +87,16 @@ class PendingChange:
     created_at: str
 
 
+def _overlay(current: T, entity: BaseResource) -> T:
+    """``current`` with the set fields of ``entity``: None fields and an empty
+    ``custom_properties`` map keep the stored values (the official client's update)."""
+    changes = {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)
+               if getattr(entity, f.name) is not None}
+    if not entity.custom_properties:
+        changes.pop("custom_properties", None)
+    return dataclasses.replace(current, **changes)
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -128,6 +141,10 @@ class SQLiteStore:
     @property
     def path(self) -> str:
         return self.db.path
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Many writes, one transaction and one durable commit (see ``Database.batch``)."""
+        return self.db.batch()
 
     def close(self) -> None:
         """Close the database connection."""
@@ -283,17 +300,19 @@ class SQLiteStore:
             row = conn.execute(f"SELECT * FROM {spec.table} WHERE id = ?", (row_id,)).fetchone()
         return cast(T, from_row(spec, row))
 
-    def update(self, entity: T, *, record: bool = True) -> T:
+    def update(self, entity: T, *, record: bool = True, keep_unset: bool = False) -> T:
         """Write every mutable field of ``entity`` (found by its id) and queue the change.
 
         Immutable fields (name, parent, type) keep their stored values, as on the server.
-        An update that changes nothing writes nothing.
+        An update that changes nothing writes nothing. With ``keep_unset``, fields that are
+        None (and an empty ``custom_properties``) keep their stored values, as the official
+        client's update does; the read and the write are then one transaction.
         """
         spec = spec_for(entity)
         if not entity.id:
             raise StoreError("Model must have an ID")
         row_id = self._row_id(entity.id)
-        values = validated_values(spec, entity)
+        values = None if keep_unset else validated_values(spec, entity)
         with self.db.write() as conn:
             current = None if row_id is None else conn.execute(
                 f"SELECT * FROM {spec.table} WHERE id = ?", (row_id,)).fetchone()
@@ -301,13 +320,14 @@ class SQLiteStore:
                 raise NotFoundError(f"no {spec.label} found for id {entity.id}",
                                     entity=spec.label, key=str(entity.id))
             assert row_id is not None
+            if values is None:
+                values = validated_values(spec, _overlay(from_row(spec, current), entity))
             try:
-                changed = self.write_row(conn, spec, current, values)
+                changed, row = self._write(conn, spec, current, values)
             except sqlite3.IntegrityError as exc:
                 raise self._duplicate(spec, values, exc) from exc
             if changed and record:
                 self._record(conn, spec, current["uid"], row_id, "update", changed)
-            row = conn.execute(f"SELECT * FROM {spec.table} WHERE id = ?", (row_id,)).fetchone()
         return cast(T, from_row(spec, row))
 
     def register_model(
@@ -329,6 +349,37 @@ class SQLiteStore:
         Raises ``DuplicateError`` ("Version X already exists") and leaves nothing behind when
         the version exists.
         """
+        rows = self._register_rows(name, uri, version=version,
+                                   model_format_name=model_format_name,
+                                   model_format_version=model_format_version, author=author,
+                                   owner=owner, version_description=version_description,
+                                   metadata=metadata, artifact_fields=artifact_fields)
+        return (
+            cast(RegisteredModel, from_row(SPECS[RegisteredModel], rows[0])),
+            cast(ModelVersion, from_row(SPECS[ModelVersion], rows[1])),
+            cast(ModelArtifact, from_row(SPECS[ModelArtifact], rows[2])),
+        )
+
+    def register(self, name: str, uri: str, *, version: str, **options: Any) -> RegisteredModel:
+        """``register_model`` returning only the model (what the facades return), without
+        building the version and artifact objects."""
+        rm_row = self._register_rows(name, uri, version=version, **options)[0]
+        return cast(RegisteredModel, from_row(SPECS[RegisteredModel], rm_row))
+
+    def _register_rows(
+        self,
+        name: str,
+        uri: str,
+        *,
+        version: str,
+        model_format_name: str | None = None,
+        model_format_version: str | None = None,
+        author: str | None = None,
+        owner: str | None = None,
+        version_description: str | None = None,
+        metadata: Mapping[str, SupportedTypes] | None = None,
+        artifact_fields: Mapping[str, str | None] | None = None,
+    ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
         model = RegisteredModel(name=name, owner=owner)
         model_values = validated_values(SPECS[RegisteredModel], model)
         version_values = validated_values(
@@ -345,31 +396,22 @@ class SQLiteStore:
         if artifact_values["uri"] is None:
             raise InvalidInputError("ModelArtifact.uri", "is required")
         with self.db.write() as conn:
-            rm = conn.execute(
-                "SELECT id FROM contexts WHERE kind = ? AND parent_id = 0 AND name = ?",
+            found = conn.execute(
+                "SELECT * FROM contexts WHERE kind = ? AND parent_id = 0 AND name = ?",
                 (RegisteredModel.kind, name),
             ).fetchone()
-            rm_id = rm[0] if rm else self.insert_row(conn, SPECS[RegisteredModel], model_values)
-            exists = conn.execute(
-                "SELECT 1 FROM contexts WHERE kind = ? AND parent_id = ? AND name = ?",
-                (ModelVersion.kind, rm_id, version),
-            ).fetchone()
-            if exists:
+            rm_row = found if found is not None else self._insert(
+                conn, SPECS[RegisteredModel], model_values, parent=0)
+            version_values["registered_model_id"] = str(rm_row["id"])
+            try:
+                mv_row = self._insert(conn, SPECS[ModelVersion], version_values,
+                                      parent=rm_row["id"])
+            except DuplicateError as exc:
                 raise DuplicateError(f"Version {version} already exists",
-                                     entity="model version", key=f"{name}:{version}")
-            version_values["registered_model_id"] = str(rm_id)
-            mv_id = self.insert_row(conn, SPECS[ModelVersion], version_values)
-            ma_id = self.insert_row(conn, SPECS[ModelArtifact], artifact_values, version_id=mv_id)
-            rows = [
-                conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
-                for table, row_id in (("contexts", rm_id), ("contexts", mv_id),
-                                      ("artifacts", ma_id))
-            ]
-        return (
-            cast(RegisteredModel, from_row(SPECS[RegisteredModel], rows[0])),
-            cast(ModelVersion, from_row(SPECS[ModelVersion], rows[1])),
-            cast(ModelArtifact, from_row(SPECS[ModelArtifact], rows[2])),
-        )
+                                     entity="model version", key=f"{name}:{version}") from exc
+            ma_row = self._insert(conn, SPECS[ModelArtifact], artifact_values,
+                                  parent=mv_row["id"])
+        return rm_row, mv_row, ma_row
 
     def delete(self, entity: BaseResource) -> None:
         """Remove a never-synced entity, its children and their queued changes."""
@@ -449,9 +491,6 @@ class SQLiteStore:
         go under ``version_id``; ``record`` queues the create in the outbox; ``origin`` is
         "remote" for pulled rows. Returns the new row id.
         """
-        if values.get("name") is None:
-            values["name"] = str(uuid.uuid4())
-        row = row_values(spec, values)
         parent = 0
         if spec.table == "artifacts":
             if version_id is not None:
@@ -463,25 +502,33 @@ class SQLiteStore:
                 raise InvalidInputError(f"{spec.cls.__name__}.{spec.parent_field}", "is required")
             parent_table, parent_kind, label = _PARENTS[spec.kind]
             parent = self._require_parent(conn, parent_table, parent_kind, parent_value, label)
+        return int(self._insert(conn, spec, values, parent=parent, record=record, origin=origin,
+                                uid=uid)["id"])
+
+    def _insert(self, conn: sqlite3.Connection, spec: EntitySpec, values: dict[str, Any], *,
+                parent: int, record: bool = True, origin: str = "local",
+                uid: str | None = None) -> dict[str, Any]:
+        """Insert under an already checked ``parent`` row id; the stored row as a dict."""
+        if values.get("name") is None:
+            values["name"] = str(uuid.uuid4())
+        row = row_values(spec, values)
         now = self.clock()
-        uid = uid or uuid.uuid4().hex
-        row.update(parent_id=parent, create_time=now, update_time=now, uid=uid, origin=origin)
-        if spec.table == "artifacts":
-            row["version_id"] = row.pop("parent_id")
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
+        uid = uid or os.urandom(16).hex()  # as uuid4().hex, without building a UUID
+        row.update(create_time=now, update_time=now, uid=uid, origin=origin)
+        row[spec.parent_column] = parent
         try:
-            cursor = conn.execute(f"INSERT INTO {spec.table} ({columns}) VALUES ({marks})",
-                                  list(row.values()))
+            cursor = conn.execute(
+                f"INSERT INTO {spec.table} ({', '.join(row)}) VALUES "
+                f"({', '.join('?' * len(row))})", list(row.values()))
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(spec, values, exc, parent=parent) from exc
-        row_id = int(cursor.lastrowid or 0)
+        row["id"] = int(cursor.lastrowid or 0)
         if record:
             created = [f for f in ("name", "description", "external_id", "custom_properties",
                                    spec.state_field, *spec.columns, *spec.attr_fields)
                        if f and values.get(f) not in (None, {}, [])]
-            self._record(conn, spec, uid, row_id, "create", created)
-        return row_id
+            self._record(conn, spec, uid, row["id"], "create", created)
+        return row
 
     def write_row(self, conn: sqlite3.Connection, spec: EntitySpec, current: sqlite3.Row,
                   values: dict[str, Any]) -> builtins.list[str]:
@@ -491,18 +538,26 @@ class SQLiteStore:
         only then is ``update_time`` bumped. Returns the changed domain field names (empty
         for a no-op). Queues nothing: callers decide whether the change enters the outbox.
         """
+        return self._write(conn, spec, current, values)[0]
+
+    def _write(self, conn: sqlite3.Connection, spec: EntitySpec, current: sqlite3.Row,
+               values: dict[str, Any]) -> tuple[builtins.list[str], dict[str, Any]]:
+        """``write_row``, also returning the row as stored afterwards."""
         values["name"] = current["name"]
         new = row_values(spec, values)
         new.pop("kind")
         new.pop("name")
+        row = dict(current)
         changed = [col for col, value in new.items() if current[col] != value]
         if not changed:
-            return []
+            return [], row
         now = max(self.clock(), current["update_time"])
         sets = ", ".join(f"{col} = ?" for col in changed)
         conn.execute(f"UPDATE {spec.table} SET {sets}, update_time = ? WHERE id = ?",
                      [new[col] for col in changed] + [now, current["id"]])
-        return self._changed_fields(spec, current, new, changed)
+        row.update(new)
+        row["update_time"] = now
+        return self._changed_fields(spec, current, new, changed), row
 
     def _require_parent(self, conn: sqlite3.Connection, table: str, kind: str,
                         parent_id: str | int, label: str) -> int:
@@ -520,7 +575,7 @@ class SQLiteStore:
         conn.execute(
             "INSERT INTO outbox (entity_table, entity_kind, entity_uid, entity_id, op, fields,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (spec.table, spec.kind, uid, row_id, op, json.dumps(sorted(set(changed))),
+            (spec.table, spec.kind, uid, row_id, op, compact_json(sorted(set(changed))),
              self.clock()),
         )
 

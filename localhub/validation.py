@@ -8,6 +8,7 @@ naming the field and the rule.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import TypeVar
@@ -44,11 +45,18 @@ INT_PROPERTY_MIN = -999_999_999
 INT_PROPERTY_MAX = 999_999_999
 
 E = TypeVar("E", bound=Enum)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _check_text(field: str, value: object, *, max_chars: int | None, max_bytes: int | None) -> str:
     if not isinstance(value, str):
         raise InvalidInputError(field, f"must be a string, got {type(value).__name__}")
+    if value.isascii():  # the common case: one byte per character, no surrogates possible
+        if "\x00" in value:
+            raise InvalidInputError(field, "must not contain NUL characters")
+        limit = min(max_chars or len(value), max_bytes or len(value))
+        if len(value) <= limit:
+            return value
     if "\x00" in value:
         raise InvalidInputError(field, "must not contain NUL characters")
     if max_chars is not None and len(value) > max_chars:
@@ -95,7 +103,7 @@ def check_uri(field: str, value: object, *, required: bool = True) -> str | None
     if text != text.strip():
         raise InvalidInputError(field, "must not start or end with white space")
     # C0, DEL and C1 (U+0080..U+009F): every character of Unicode category Cc.
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text):
+    if _CONTROL.search(text):
         raise InvalidInputError(field, "must not contain control characters")
     return text
 

@@ -24,6 +24,15 @@ def _names(models: int, versions: int) -> list[tuple[str, str]]:
     return [(f"model-{m:04d}", f"v{v}") for m in range(models) for v in range(versions)]
 
 
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)] if size else [items]
+
+
+def _nothing():
+    import contextlib
+    return contextlib.nullcontext()
+
+
 class Ours:
     def __init__(self) -> None:
         from localhub import ModelRegistryClient, SQLiteStore
@@ -39,24 +48,30 @@ class Ours:
             self.clients[db] = client
         return client
 
-    def register(self, db: str, models: int, versions: int, sync: str = "FULL") -> dict:
+    def register(self, db: str, models: int, versions: int, sync: str = "FULL",
+                 batch: int = 0) -> dict:
+        """``batch`` > 0: that many registrations per ``client.batch()`` (one commit each)."""
         client = self.open(db, sync)
         pairs = _names(models, versions)
         start = time.perf_counter()
-        for name, version in pairs:
-            client.register_model(name, f"s3://bucket/{name}/{version}", version=version,
-                                  model_format_name="onnx", model_format_version="1",
-                                  metadata=PROPS)
+        for chunk in _chunks(pairs, batch):
+            with client.batch() if batch else _nothing():
+                for name, version in chunk:
+                    client.register_model(name, f"s3://bucket/{name}/{version}",
+                                          version=version, model_format_name="onnx",
+                                          model_format_version="1", metadata=PROPS)
         return {"seconds": time.perf_counter() - start, "count": len(pairs)}
 
-    def update(self, db: str, models: int, versions: int) -> dict:
+    def update(self, db: str, models: int, versions: int, batch: int = 0) -> dict:
         client = self.open(db)
         pairs = _names(models, versions)
         start = time.perf_counter()
-        for i, (name, version) in enumerate(pairs):
-            mv = client.get_model_version(name, version)
-            mv.description = f"updated {i}"
-            client.update_model_version(mv)
+        for c, chunk in enumerate(_chunks(pairs, batch)):
+            with client.batch() if batch else _nothing():
+                for i, (name, version) in enumerate(chunk):
+                    mv = client.get_model_version(name, version)
+                    mv.description = f"updated {c}-{i}"
+                    client.update_model_version(mv)
         return {"seconds": time.perf_counter() - start, "count": len(pairs)}
 
     def get_version(self, db: str, name: str, version: str):
