@@ -11,6 +11,17 @@ with ``POST /__proxy__/rules`` (a JSON list), act on the nth matching request fr
   and optional ``"retry_after"``: reply that status without forwarding.
 * ``"delay"``: seconds to wait before answering.
 
+* ``"reset"``: close without forwarding and with a TCP RST (SO_LINGER 0), a "connection reset".
+* ``"timeout"``: hold the request ``seconds`` (default 3) without forwarding, then close: the
+  client's read timeout fires first.
+* ``"hold"`` with ``"phase": "before"|"after"`` and ``"seconds"``: wait before forwarding, or
+  after the server has applied the request and before replying; the log shows
+  ``"holding-before"``/``"holding-after"`` while it waits, so a test can kill the client there.
+
+``POST /__proxy__/mode`` with ``{"fault_rate": 0.2, "seed": 1, "faults": [...],
+"timeout_seconds": 3}`` injects a fault into that share of the requests, chosen at random from
+``faults`` (default: refuse, reset, 500, 502, 503, 429, timeout, drop); the log records it.
+
 ``GET /__proxy__/log`` returns the log; ``POST /__proxy__/reset`` clears log and rules.
 ``POST /__proxy__/mode`` with ``{"v1_missing": true}`` makes the proxy an old server: every
 ``/api/model_registry/v1/...`` request gets a plain-text ``404 page not found`` (as the Go
@@ -22,6 +33,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import random
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +46,23 @@ RULES: list[dict] = []
 LOG: list[list] = []
 MODE: dict = {}
 TARGET = ("127.0.0.1", 0)
+RANDOM = random.Random(0)
+DEFAULT_FAULTS = ["refuse", "reset", "500", "502", "503", "429", "timeout", "drop"]
+
+
+def _random_fault() -> dict | None:
+    """A rule for this request when random faults are on (caller holds LOCK)."""
+    rate = float(MODE.get("fault_rate") or 0)
+    if rate <= 0 or RANDOM.random() >= rate:
+        return None
+    fault = RANDOM.choice(MODE.get("faults") or DEFAULT_FAULTS)
+    if fault == "429":
+        return {"action": "status", "status": 429, "retry_after": "0"}
+    if fault.isdigit():
+        return {"action": "status", "status": int(fault)}
+    if fault == "timeout":
+        return {"action": "timeout", "seconds": float(MODE.get("timeout_seconds", 3))}
+    return {"action": fault}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -56,6 +87,8 @@ class Handler(BaseHTTPRequestHandler):
                 out = {"ok": True}
             elif self.path == "/__proxy__/mode":
                 MODE.update(json.loads(body or b"{}"))
+                if "seed" in MODE:
+                    RANDOM.seed(MODE["seed"])
                 out = dict(MODE)
             else:
                 out = list(LOG)
@@ -78,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
                     if rule["seen"] == rule.get("nth", 1):
                         rule["done"] = True
                         return rule
-        return None
+            return _random_fault()
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -99,6 +132,21 @@ class Handler(BaseHTTPRequestHandler):
         if rule and rule.get("delay"):
             time.sleep(float(rule["delay"]))
         action = rule.get("action") if rule else None
+        if action == "hold" and rule.get("phase", "before") == "before":
+            self._hold(rule, "holding-before")
+        if action == "reset":
+            with LOCK:
+                LOG.append([self.command, self.path, "reset"])
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if action == "timeout":
+            with LOCK:
+                LOG.append([self.command, self.path, "timeout"])
+            time.sleep(float(rule.get("seconds", 3)))
+            self.close_connection = True
+            return
         if action == "refuse":
             with LOCK:
                 LOG.append([self.command, self.path, "refused"])
@@ -124,6 +172,8 @@ class Handler(BaseHTTPRequestHandler):
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
+        if action == "hold" and rule.get("phase") == "after":
+            self._hold(rule, "holding-after")
         with LOCK:
             LOG.append([self.command, self.path, resp.status if action != "drop" else "dropped"])
         if action == "drop":
@@ -137,6 +187,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _hold(self, rule: dict, what: str) -> None:
+        with LOCK:
+            LOG.append([self.command, self.path, what])
+        time.sleep(float(rule.get("seconds", 5)))
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
