@@ -123,7 +123,17 @@ def _endpoint(store: SQLiteStore, lock: threading.Lock, handler: Handler,
                   query=dict(parse_qsl(request.url.query, keep_blank_values=True)),
                   body=body, headers=request.headers, lock=lock)
         try:
-            reply = await run_in_threadpool(handler, ctx)
+            # A read is an in-process SQLite lookup well under a millisecond: run it inline,
+            # unless a write holds the connection (it may wait on fsync or another process),
+            # in which case it waits in the thread pool and the loop stays free. Writes always
+            # go to the thread pool. (WAL readers never wait for other processes' writers.)
+            if request.method == "GET" and store.db.lock.acquire(blocking=False):
+                try:
+                    reply = handler(ctx)
+                finally:
+                    store.db.lock.release()
+            else:
+                reply = await run_in_threadpool(handler, ctx)
         except Exception as exc:
             err = error_for(exc)
             if err.status >= 500:
