@@ -361,19 +361,23 @@ class ModelRegistry:
             raise NotFoundError(f"Model {name!r} not found", entity="registered model", key=name)
         return model
 
+    # Read and write in one transaction: another process's edit committed in between would
+    # otherwise be written back to its old value.
     def _set_model_state(self, name: str, state: RegisteredModelState) -> RegisteredModel:
-        model = self._require_model(name)
-        model.state = state
-        return self._store.update(model)
+        with self._store.batch():
+            model = self._require_model(name)
+            model.state = state
+            return self._store.update(model)
 
     def _set_version_state(self, name: str, version: str, state: ModelVersionState
                            ) -> ModelVersion:
-        found = self.get_model_version(name, version)
-        if found is None:
-            raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
-                                entity="model version", key=f"{name}:{version}")
-        found.state = state
-        return self._store.update(found)
+        with self._store.batch():
+            found = self.get_model_version(name, version)
+            if found is None:
+                raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
+                                    entity="model version", key=f"{name}:{version}")
+            found.state = state
+            return self._store.update(found)
 
     @staticmethod
     def _options(filter_query: str | None, order_by: str | None, descending: bool,

@@ -58,7 +58,9 @@ def patch_entity(ctx: Ctx, cls: type[BaseResource], entity_id: str,
     ``customProperties`` in the body replaces the whole map; omitted fields (``state``
     included) keep their values.
     """
-    with ctx.lock:
+    # One transaction: a writer in another process cannot slip between the read (and the
+    # If-Match check) and the write.
+    with ctx.lock, ctx.store.batch():
         current = require(ctx.store.get(cls, entity_id), label_of(cls), entity_id)
         delta = changes(current)
         check_if_match(ctx, current)

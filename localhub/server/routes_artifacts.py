@@ -57,7 +57,7 @@ def upsert_version_artifact(ctx: Ctx) -> Reply:
     body = ctx.json()
     cls = _body_type(body)
     raw_id = body.get("id")
-    with ctx.lock:
+    with ctx.lock, ctx.store.batch():  # read, check and write in one transaction
         require(ctx.store.get(ModelVersion, version_id), "model version", version_id)
         if raw_id is not None:
             from .http import parse_id
