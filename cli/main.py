@@ -6,7 +6,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -42,11 +42,22 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except LocalHubError as exc:
-            settings = ctx.find_object(Settings)
-            if settings is not None and settings.debug:
-                traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            _fail(ctx, str(exc))
+        except UnicodeEncodeError as exc:
+            # A lone surrogate: an argument with bytes that are not UTF-8 (Python keeps them
+            # as surrogates); SQLite cannot take it, and no stored name can contain one.
+            text = exc.object if isinstance(exc.object, str) else str(exc.object)
+            _fail(ctx, f"{text[:80]!r} is not valid UTF-8 text (bytes that do not decode show "
+                       "as \\udcXX); give names and values in UTF-8")
+
+
+def _fail(ctx: click.Context, message: str) -> NoReturn:
+    """One ``error:`` line on stderr (and the traceback with --debug), exit code 1."""
+    settings = ctx.find_object(Settings)
+    if settings is not None and settings.debug:
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from localhub.types import SupportedTypes
 
-__all__ = ["parse_meta_value", "parse_meta"]
+__all__ = ["FilePath", "parse_meta", "parse_meta_value"]
+
+
+class FilePath(click.Path):
+    """``click.Path`` that refuses a NUL character (os calls raise ValueError on it, which
+    click.Path lets through as a crash). Only callers in-process can pass one: argv cannot."""
+
+    def convert(self, value: str | os.PathLike[str], param: click.Parameter | None,
+                ctx: click.Context | None) -> str | bytes | os.PathLike[str]:
+        if "\x00" in os.fspath(value):
+            self.fail(f"{os.fspath(value)!r} contains a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def parse_meta_value(text: str) -> SupportedTypes:

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from localhub._entities import spec_for, validated_values
 from localhub.errors import NotFoundError
 from localhub.types import ModelVersion, RegisteredModel
 
@@ -149,31 +150,40 @@ def update(settings: Settings, name: str, version: str | None, description: str 
     artifact_change = any(v is not None for v in (uri, model_format_name, model_format_version))
     if artifact_change and version is None:
         raise click.UsageError("--uri and --format change a version's artifact: give VERSION")
-    target: RegisteredModel | ModelVersion = (
-        _model(registry, name) if version is None else _version(registry, name, version))
-    if description is not None:
-        target.description = description
-    if meta or unset_meta:
-        props = dict(target.custom_properties or {})
-        props.update(parse_meta(meta))
-        for key in unset_meta:
-            props.pop(key, None)
-        target.custom_properties = props
-    # The store's update writes every field (the facade's keeps None fields, as the
-    # official client does), so --unset-meta can remove the last key.
-    result: dict[str, Any] = {"model" if version is None else "version":
-                              registry.store.update(target)}
-    if artifact_change and version is not None:
-        artifact = registry.get_model_artifact(name, version)
-        if artifact is None:
-            raise NotFoundError(f"version {version!r} of {name!r} has no model artifact")
-        if uri is not None:
-            artifact.uri = uri
-        if model_format_name is not None:
-            artifact.model_format_name = model_format_name
-        if model_format_version is not None:
-            artifact.model_format_version = model_format_version
-        result["artifact"] = registry.store.update(artifact)
+    # Read and write in one transaction, so that no concurrent edit is written back to its
+    # old value, and a bad --uri leaves the version unchanged too.
+    with registry.store.batch():
+        target: RegisteredModel | ModelVersion = (
+            _model(registry, name) if version is None else _version(registry, name, version))
+        if description is not None:
+            target.description = description
+        if meta or unset_meta:
+            props = dict(target.custom_properties or {})
+            props.update(parse_meta(meta))
+            for key in unset_meta:
+                props.pop(key, None)
+            target.custom_properties = props
+        artifact = None
+        if artifact_change and version is not None:
+            artifact = registry.get_model_artifact(name, version)
+            if artifact is None:
+                raise NotFoundError(f"version {version!r} of {name!r} has no model artifact")
+            if uri is not None:
+                artifact.uri = uri
+            if model_format_name is not None:
+                artifact.model_format_name = model_format_name
+            if model_format_version is not None:
+                artifact.model_format_version = model_format_version
+        # Check both before writing either: a bad --uri must not leave the version changed.
+        for entity in (target, artifact):
+            if entity is not None:
+                validated_values(spec_for(entity), entity)
+        # The store's update writes every field (the facade's keeps None fields, as the
+        # official client does), so --unset-meta can remove the last key.
+        result: dict[str, Any] = {"model" if version is None else "version":
+                                  registry.store.update(target)}
+        if artifact is not None:
+            result["artifact"] = registry.store.update(artifact)
     if as_json:
         emit_json(result)
     elif not settings.quiet:

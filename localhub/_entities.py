@@ -239,7 +239,8 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
 def check_id(field: str, value: object) -> str:
     """An entity id: a decimal string (or int) of a positive 32-bit integer."""
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not text.isdigit() or not 0 < int(text) < 2**31:
+    if (not isinstance(text, str) or not text.isascii() or not text.isdigit()
+            or not 0 < int(text) < 2**31):
         raise InvalidInputError(field, f"must be a positive decimal id, got {value!r}")
     return str(int(text))
 

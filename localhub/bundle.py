@@ -205,6 +205,9 @@ def read_bundle(path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{path} is not a localhub bundle or is truncated ({exc}); nothing "
                           "was imported: copy the file again", path=where) from exc
+    except RecursionError:
+        raise BundleError(f"{path} is not a localhub bundle (JSON nested too deeply); nothing "
+                          "was imported", path=where) from None
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
         raise BundleError(f"{path} is not a localhub bundle (no \"format\": \"{FORMAT}\"); "
                           "nothing was imported", path=where)

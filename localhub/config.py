@@ -87,7 +87,15 @@ def _check_name(name: str) -> str:
 
 
 def _check_url(name: str, url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError as exc:
+        raise ConfigError(f"remote {name!r}: invalid URL {url!r} ({exc}); give an http:// or "
+                          "https:// URL such as https://registry.example.com") from None
+    if any(ch.isspace() for ch in parts.netloc):
+        raise ConfigError(f"remote {name!r}: invalid URL {url!r}: the host contains white "
+                          "space")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"remote {name!r}: invalid URL {url!r}; give an http:// or https:// "
                           "URL such as https://registry.example.com")

@@ -6,6 +6,7 @@ changes the file it examines.
 
 from __future__ import annotations
 
+import http.client
 import os
 import sqlite3
 import ssl
@@ -146,7 +147,7 @@ def check_remote(remote: Remote, *, network: bool = True, timeout: float = 2.0) 
             status = response.status
     except urllib.error.HTTPError as exc:
         status = exc.code
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         return Check(name, "WARN", f"{remote.url} is unreachable ({reason})",
                      "fine while offline; changes stay queued until `localhub sync` reaches it")

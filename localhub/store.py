@@ -32,6 +32,7 @@ from ._entities import (
     validated_values,
 )
 from .db import Database, Synchronous
+from .validation import check_lookup_text
 from .errors import (
     DeleteNotAllowedError,
     DuplicateError,
@@ -176,6 +177,10 @@ class SQLiteStore:
         """The one entity matching an exact name (within ``parent_id``) and/or external id."""
         if name is None and external_id is None:
             raise TypeError("find() needs name or external_id")
+        if name is not None:
+            check_lookup_text(f"{cls.__name__}.name", name)
+        if external_id is not None:
+            check_lookup_text(f"{cls.__name__}.external_id", external_id)
         clauses, params = self._kind_clause(cls)
         table = self._table(cls)
         if name is not None:
@@ -199,6 +204,8 @@ class SQLiteStore:
     def find_version(self, model_name: str, version_name: str
                      ) -> tuple[bool, ModelVersion | None]:
         """(whether the model exists, its version of that name or None), in one query."""
+        check_lookup_text("RegisteredModel.name", model_name)
+        check_lookup_text("ModelVersion.name", version_name)
         sql = """
             SELECT m.id AS model_id, v.* FROM contexts AS m
             LEFT JOIN contexts AS v ON v.kind = ? AND v.parent_id = m.id AND v.name = ?

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_PROPERTY_KEY_LENGTH",
     "INT_PROPERTY_MIN",
     "INT_PROPERTY_MAX",
+    "check_lookup_text",
     "check_name",
     "check_optional_text",
     "check_uri",
@@ -67,6 +68,21 @@ def _check_text(field: str, value: object, *, max_chars: int | None, max_bytes: 
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def check_lookup_text(field: str, value: object) -> str:
+    """A name or external id to look up: a string SQLite can bind (no lone surrogates).
+
+    No length rule: a name too long to be stored is simply not found.
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(field, f"must be a string, got {type(value).__name__}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
     return value
 
 

@@ -130,8 +130,16 @@ class Ctx:
             raise ApiError(400, "request body is required: bad request")
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, f"invalid JSON body: not UTF-8 text (byte "
+                                f"{exc.object[exc.start:exc.start + 1]!r} at offset "
+                                f"{exc.start}): bad request") from None
+        except ValueError as exc:
             raise ApiError(400, f"invalid JSON body: {exc}: bad request") from None
+        except RecursionError:
+            # json's C parser recurses once per nesting level: a body of 100,000 '[' would
+            # otherwise end as a 500.
+            raise ApiError(400, "invalid JSON body: nested too deeply: bad request") from None
 
 
 Handler = Callable[[Ctx], Reply]

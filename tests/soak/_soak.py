@@ -201,3 +201,24 @@ def finish(tally: Tally) -> int:
         print(f"  {note}", file=sys.stderr)
     print(tally.line(), flush=True)
     return 0 if tally.ok else 1
+
+
+def natural_key_duplicates(db: Path) -> int:
+    """Rows sharing a natural key under the registry's uniqueness rules: models, versions
+    and serving entities by kind, parent and name; artifacts by kind, version and name --
+    top-level artifacts excepted, whose names the Model Registry never makes unique (it
+    stores them as ``<uuid>:<name>``; see the reference's "Uniqueness and stored names")."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        total = 0
+        for table, parent, where in (("contexts", "parent_id", "1"),
+                                     ("artifacts", "version_id", "version_id != 0"),
+                                     ("executions", "parent_id", "1")):
+            total += conn.execute(
+                f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM {table} "
+                f"WHERE {where} GROUP BY kind, {parent}, name HAVING n > 1)").fetchone()[0]
+        return int(total)
+    finally:
+        conn.close()

@@ -1,0 +1,208 @@
+"""Regressions found by the bad-input soak (``tests/soak/soak_badinput.py``).
+
+The tests of the last section fail until ``localhub/store.py``, ``localhub/_entities.py``,
+``localhub/bundle.py``, ``localhub/config.py`` and ``localhub/doctor.py`` are fixed (files
+outside this change); see the report of issue #6.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from localhub.cli import main as cli_main
+
+from localhub import (
+    InvalidInputError,
+    LocalHubError,
+    ModelRegistryClient,
+    ModelVersion,
+    RegisteredModel,
+)
+from localhub.server.http import ApiError, Ctx
+
+
+def _ctx(body: bytes) -> Ctx:
+    return Ctx(store=None, params={}, query={}, body=body, headers={},  # type: ignore[arg-type]
+               lock=threading.Lock())
+
+
+def test_deeply_nested_json_body_is_a_400_not_a_500() -> None:
+    """100,000 '[' made json.loads raise RecursionError, which the server answered with 500."""
+    with pytest.raises(ApiError) as caught:
+        _ctx(b"[" * 100_000).json()
+    assert caught.value.status == 400
+    assert "nested too deeply" in caught.value.message
+
+
+def test_body_that_is_not_utf8_is_named_without_codec_internals() -> None:
+    """A non-UTF-8 body was refused with Python's raw "'utf-8' codec can't decode" text."""
+    with pytest.raises(ApiError) as caught:
+        _ctx(b'{"name": "\xff"}').json()
+    assert caught.value.status == 400
+    assert "not UTF-8" in caught.value.message and "\\xff" in caught.value.message
+    assert "codec" not in caught.value.message
+
+
+def _cli_db(tmp_path: Path) -> tuple[Path, dict[str, str | None]]:
+    db = tmp_path / "r.db"
+    client = ModelRegistryClient("http://127.0.0.1:9", path=db, author="t")
+    client.register_model("m", "s3://b/1", version="1", model_format_name="onnx",
+                          model_format_version="1")
+    client.store.close()
+    return db, {"LOCALHUB_HOME": str(tmp_path / "home"), "LOCALHUB_DB": None}
+
+
+def _rows(db: Path) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return [*conn.execute("SELECT * FROM contexts ORDER BY id"),
+                *conn.execute("SELECT * FROM artifacts ORDER BY id"),
+                *conn.execute("SELECT * FROM outbox ORDER BY seq")]
+    finally:
+        conn.close()
+
+
+def test_update_with_a_bad_uri_changes_nothing(tmp_path: Path) -> None:
+    """`update NAME VERSION --description D --uri BAD` wrote the version, then failed on the
+    artifact: exit 1, yet the description was changed and queued."""
+    db, env = _cli_db(tmp_path)
+    before = _rows(db)
+    result = CliRunner().invoke(cli_main, ["--db", str(db), "update", "m", "1",
+                                           "--description", "new", "--uri", " s3://bad"],
+                                env=env)
+    assert result.exit_code == 1, result.output
+    assert "ModelArtifact.uri" in result.stderr
+    assert _rows(db) == before
+
+
+def test_export_to_an_empty_path_is_a_usage_error(tmp_path: Path) -> None:
+    """`export ""` crashed with ValueError "PosixPath('.') has an empty name"."""
+    db, env = _cli_db(tmp_path)
+    result = CliRunner().invoke(cli_main, ["--db", str(db), "export", ""], env=env)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "path is empty" in result.stderr
+
+
+def test_export_to_a_path_with_nul_is_a_usage_error(tmp_path: Path) -> None:
+    """A NUL in the path crashed with ValueError "embedded null byte"."""
+    db, env = _cli_db(tmp_path)
+    result = CliRunner().invoke(cli_main, ["--db", str(db), "export", str(tmp_path / "a\x00b")],
+                                env=env)
+    assert result.exit_code == 2, result.output
+    assert "NUL" in result.stderr
+
+
+def test_argument_that_is_not_utf8_is_an_error_line_not_a_traceback(tmp_path: Path) -> None:
+    """`localhub show $'\\xff'`: Python keeps the byte as a lone surrogate, which SQLite
+    cannot encode; the UnicodeEncodeError escaped as a traceback."""
+    db, env = _cli_db(tmp_path)
+    result = CliRunner().invoke(cli_main, ["--db", str(db), "show", "a\udcff", "1"], env=env)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("error:")
+    assert "UTF-8" in result.stderr or "Unicode" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_import_of_deeply_nested_json_is_refused_as_a_bad_bundle(tmp_path: Path) -> None:
+    """A file of 100,000 '[' crashed `localhub import` with RecursionError."""
+    db, env = _cli_db(tmp_path)
+    bundle = tmp_path / "deep.json"
+    bundle.write_text("[" * 100_000)
+    before = _rows(db)
+    result = CliRunner().invoke(cli_main, ["--db", str(db), "import", str(bundle)], env=env)
+    assert result.exit_code == 1, result.output
+    assert "nested too deeply" in result.stderr
+    assert _rows(db) == before
+
+
+# -- store.py, _entities.py, bundle.py, config.py, doctor.py (not fixed here) ---------------
+
+def test_import_bundle_of_deeply_nested_json_raises_bundle_error(tmp_path: Path) -> None:
+    """read_bundle lets json's RecursionError through (the CLI now catches it itself)."""
+    from localhub.bundle import import_bundle
+    from localhub.errors import BundleError
+
+    bundle = tmp_path / "deep.json"
+    bundle.write_text("[" * 100_000)
+    client = ModelRegistryClient("http://127.0.0.1:9", path=tmp_path / "r.db", author="t")
+    with pytest.raises(BundleError):
+        import_bundle(client.store, bundle)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> ModelRegistryClient:
+    c = ModelRegistryClient("http://127.0.0.1:9", path=tmp_path / "r.db", author="t")
+    c.register_model("m", "s3://b/1", version="1")
+    return c
+
+
+@pytest.mark.parametrize("name", [[], {}, 10**30], ids=["list", "dict", "huge-int"])
+def test_lookup_by_a_name_of_the_wrong_type_is_a_value_or_type_error(
+        client: ModelRegistryClient, name: object) -> None:
+    """get_model([]) raised sqlite3.ProgrammingError ("Error binding parameter 2: type 'list'
+    is not supported"), get_model(10**30) OverflowError; the official client raises a
+    ValueError (pydantic) for a name that is not a string."""
+    with pytest.raises((LocalHubError, ValueError, TypeError)) as caught:
+        client.get_model(name)  # type: ignore[arg-type]
+    assert not isinstance(caught.value, sqlite3.Error)
+    with pytest.raises((LocalHubError, ValueError, TypeError)):
+        client.get_model_version("m", name)  # type: ignore[arg-type]
+
+
+def test_lookup_by_a_name_with_a_lone_surrogate_is_a_clear_refusal(
+        client: ModelRegistryClient) -> None:
+    """get_model("\\ud800") raised UnicodeEncodeError "'utf-8' codec can't encode ..." from
+    sqlite; such a name can never be stored (writes refuse it with InvalidInputError)."""
+    with pytest.raises(LocalHubError) as caught:
+        client.get_model("\ud800")
+    assert "codec" not in str(caught.value)
+
+
+def test_ids_with_non_ascii_digits_are_invalid_ids(client: ModelRegistryClient) -> None:
+    """check_id accepted "²" (str.isdigit) and then int("²") raised a raw ValueError
+    ("invalid literal for int() with base 10"), from store.get and from create alike."""
+    assert client.store.get(RegisteredModel, "²") is None
+    with pytest.raises(InvalidInputError) as caught:
+        client.store.create(ModelVersion(name="v", registered_model_id="²"))
+    assert caught.value.field == "ModelVersion.registered_model_id"
+
+
+def test_remote_url_with_a_broken_ipv6_host_is_a_config_error() -> None:
+    """config._check_url let urlsplit's ValueError("Invalid IPv6 URL") through."""
+    from localhub.config import Config, resolve_remote
+    from localhub.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        resolve_remote(Config(), "http://[::1")
+    assert "http://[::1" in str(caught.value)
+
+
+@pytest.mark.parametrize("args", [["sync", "--remote", "http://[::1"],
+                                  ["status", "--offline", "--remote", "http://[::1"],
+                                  ["remote", "add", "x", "http://[::1"]],
+                         ids=["sync", "status", "remote-add"])
+def test_cli_with_a_broken_ipv6_remote_url_is_an_error_line(tmp_path: Path,
+                                                            args: list[str]) -> None:
+    """`localhub sync --remote 'http://[::1'` ended in a ValueError traceback."""
+    db, env = _cli_db(tmp_path)
+    result = CliRunner().invoke(cli_main, ["--db", str(db), *args], env=env)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("error:") and "http://[::1" in result.stderr
+
+
+def test_reachability_check_of_a_url_with_a_space_in_the_host_is_a_warning() -> None:
+    """doctor.check_remote let http.client.InvalidURL ("URL can't contain control
+    characters") through: `localhub status --remote 'https://exa mple.com'` crashed."""
+    from localhub.config import Remote
+    from localhub.doctor import check_remote
+
+    check = check_remote(Remote(name="x", url="https://exa mple.com"), timeout=1.0)
+    assert check.status in ("WARN", "FAIL")
+    assert "exa mple.com" in check.message
