@@ -95,21 +95,10 @@ def compare(expected: dict[str, Any], actual: dict[str, Any]) -> tuple[int, int]
 
 
 def duplicates_in(db: Path) -> int:
-    """Rows sharing a kind, parent and name in a registry file. A unique index forbids them;
-    they are counted straight from the tables anyway, so a broken index would show."""
-    import sqlite3
-
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        total = 0
-        for table, parent in (("contexts", "parent_id"), ("artifacts", "version_id")):
-            total += conn.execute(
-                f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM {table} "
-                f"WHERE {parent} != 0 OR kind != 'model-artifact' "
-                f"GROUP BY kind, {parent}, name HAVING n > 1)").fetchone()[0]
-        return int(total)
-    finally:
-        conn.close()
+    """Rows sharing a natural key in a registry file (see ``natural_key_duplicates``). A
+    unique index forbids them; they are counted from the tables anyway, so a broken index or
+    a write path around it would show."""
+    return natural_key_duplicates(db)
 
 
 def localhub_cmd(*args: str) -> list[str]:
