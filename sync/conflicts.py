@@ -75,6 +75,29 @@ def _set_field(snap: dict[str, Any], name: str, value: Any) -> None:
         snap[name] = value
 
 
+def _queue_ours(conn: Any, ledger: Ledger, local: Any, mine: dict[str, Any], names: list[str],
+                theirs: dict[str, Any]) -> None:
+    """Queue ``names`` to be pushed over the remote's values. A field we have no value for
+    and the remote has cannot be pushed (a PATCH cannot unset a field: null means keep):
+    it takes the remote's value here instead of differing from it for good."""
+    unsettable = [n for n in names if n != CP and not n.startswith(CP + ".")
+                  and mine.get(n) is None and theirs.get(n) is not None]
+    if unsettable:
+        for name in unsettable:
+            mine[name] = theirs[name]
+        ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
+    rest = [n for n in names if n not in unsettable]
+    if rest:
+        ledger.record_update(conn, local, rest)
+
+
+def _get_field(snap: dict[str, Any], name: str) -> Any:
+    """A field of a snapshot by conflict field name (None for an absent property)."""
+    if name.startswith(CP + "."):
+        return (snap.get(CP) or {}).get(name[len(CP) + 1:])
+    return snap.get(name)
+
+
 def _cell(value: Any) -> dict[str, Any]:
     """A plain Python value as a snapshot property cell."""
     from localhub.types import RegisteredModel
@@ -127,7 +150,8 @@ def resolve(store: SQLiteStore, conflict_id: int, choice: str, value: Any = None
                 if choice == "value":
                     _set_field(mine, c.fields[0], _wire(c.fields[0], value))
                     ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
-                ledger.record_update(conn, local, top)
+                _queue_ours(conn, ledger, local, mine, top,
+                            {n: c.remote_values.get(n) for n in top})
         elif c.kind == "remote-missing":
             if choice == "ours":
                 conn.execute("DELETE FROM sync_links WHERE remote = ? AND entity_uid = ?",
@@ -143,15 +167,33 @@ def resolve(store: SQLiteStore, conflict_id: int, choice: str, value: Any = None
             else:
                 raise InvalidInputError("choice", "a remote-missing conflict takes ours or theirs")
         else:  # update-update, archived-vs-edit
+            # The remote may have changed these fields again since the conflict was listed
+            # (a pull re-bases the link but keeps the fields frozen): the link's base is the
+            # remote as last seen, and what "theirs" means now.
+            link = ledger.link(conn, c.entity_uid)
+            now = {n: _get_field(link.base, n) if link is not None else c.remote_values.get(n)
+                   for n in c.fields}
             if choice == "theirs":
                 for name in c.fields:
-                    _set_field(mine, name, c.remote_values.get(name))
+                    _set_field(mine, name, now[name])
                 ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
             else:
                 if choice == "value":
                     _set_field(mine, c.fields[0], _wire(c.fields[0], value))
                     ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
-                ledger.record_update(conn, local, top)
+                # Pushing ours over a remote value nobody was shown would be a silent
+                # overwrite: such fields get a new conflict with the current remote value.
+                moved = [n for n in c.fields if now[n] != c.remote_values.get(n)
+                         and now[n] != _get_field(mine, n)]
+                if moved:
+                    ledger.add_conflict(
+                        conn, local=local, kind="update-update", fields_=moved,
+                        base={n: c.remote_values.get(n) for n in moved},
+                        mine={n: _get_field(mine, n) for n in moved},
+                        theirs={n: now[n] for n in moved}, remote_id=c.remote_id,
+                        message=f"changed again on the remote before conflict #{c.id} was "
+                                "resolved")
+                _queue_ours(conn, ledger, local, mine, top, now)
         conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
                      (store.clock(), choice, conflict_id))
         row = conn.execute("SELECT * FROM sync_conflicts WHERE id = ?",

@@ -19,7 +19,7 @@ from localhub.errors import (
 from localhub.store import SQLiteStore
 
 from .lock import SyncLock
-from .plan import Op, build_plan
+from .plan import RANK, Op, count_plan, iter_plan, plan_bound, queued_entities
 from .remotes import IDENTITY_KEY, UriRewriter, check_upstream, pin_upstream
 from .state import Ledger
 
@@ -85,7 +85,8 @@ class SyncEngine:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, max_attempts: int = 5,
                  backoff: float = 0.2, backoff_cap: float = 10.0, lock_wait: float = 2.0,
-                 use_etags: bool = True, rng: random.Random | None = None) -> None:
+                 use_etags: bool = True, rng: random.Random | None = None,
+                 workers: int = 4) -> None:
         if on_conflict not in ("manual", "ours", "theirs"):
             raise ValueError(f"on_conflict must be manual, ours or theirs, got {on_conflict!r}")
         if isinstance(models, str):
@@ -108,6 +109,10 @@ class SyncEngine:
         self.backoff_cap = backoff_cap
         self.lock_wait = lock_wait
         self.use_etags = use_etags
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        #: Creates/updates of one rank sent concurrently by a push (1: one at a time).
+        self.workers = workers
         self.rng = rng or random.Random()
         self.ledger = Ledger(store, remote.base_url)
 
@@ -149,7 +154,7 @@ class SyncEngine:
                     self.ledger.set_state(conn, "last_pull", now)
             if report.stopped is None:
                 pin_upstream(self.store, self.ledger.remote)
-        report.remaining = len({row.uid for row in build_plan(self.store)})
+        report.remaining = queued_entities(self.store)
         report.requests = len(self.remote.sent) - sent_before
         report.open_conflicts = self._open_ids()
         return report
@@ -236,13 +241,20 @@ class SyncEngine:
         from .push import ADOPTED, CONFLICT, CREATED, SET_ASIDE, UPDATED, Pusher
 
         self.ledger.clear_set_aside()
-        pusher = Pusher(self)
-        ops = [op for op in build_plan(self.store, self.models) if op.supported]
-        self._tick("push", 0, len(ops))
-        for done, op in enumerate(ops, 1):
-            outcome = self._with_retries(op, lambda: pusher.push(op), report)  # noqa: B023
-            if outcome is None:
-                return
+        pusher = Pusher(self, workers=self.workers)
+        bound = plan_bound(self.store)
+        total = 0
+        if self.progress is not None:
+            total = count_plan(self.store, self.models, bound=bound, supported_only=True)
+        self._tick("push", 0, total)
+        ops = iter_plan(self.store, self.models, bound=bound, supported_only=True)
+        done = 0
+
+        def run(op: Op) -> Any:
+            return self._with_retries(op, lambda: pusher.push(op), report)
+
+        def account(outcome: Any) -> None:
+            nonlocal done
             if outcome == CREATED:
                 report.created += 1
             elif outcome == ADOPTED:
@@ -256,7 +268,25 @@ class SyncEngine:
             if isinstance(outcome, tuple):  # (SET_ASIDE, message) from a rejection
                 report.set_aside += 1
                 report.errors.append(outcome[1])
-            self._tick("push", done, len(ops))
+            done += 1
+            self._tick("push", done, max(total, done))
+
+        try:
+            for window in pusher.windows(ops):
+                waves: list[list[Op]] = []
+                for op in window:
+                    if waves and RANK[waves[-1][0].kind] == RANK[op.kind]:
+                        waves[-1].append(op)
+                    else:
+                        waves.append([op])
+                for wave in waves:
+                    if not pusher.run_wave(wave, run, account):
+                        return  # the remote stopped answering: report.stopped says why
+                pusher.settle()
+        finally:
+            # Acknowledge what the remote confirmed, even when the run stops or fails.
+            pusher.close()
+            pusher.settle()
         report.rewrites.extend(pusher.rewrites)
 
     def _with_retries(self, op: Op, call: Callable[[], Any], report: SyncReport) -> Any:
@@ -296,6 +326,7 @@ class SyncEngine:
         puller = Puller(self)
         self._tick("pull", 0, len(_KINDS))
         attempt = 0
+        progress = puller.progress()
         while True:
             try:
                 puller.run()
@@ -305,6 +336,8 @@ class SyncEngine:
             except RemoteError as exc:
                 if not exc.retryable:
                     raise
+                if puller.progress() != progress:  # got further: a new fault, a new budget
+                    progress, attempt = puller.progress(), 0
                 attempt += 1
                 if attempt >= self.max_attempts:
                     report.stopped = f"pull stopped: {exc.message}"
@@ -321,44 +354,46 @@ class SyncEngine:
     def _dry_run(self, report: SyncReport) -> SyncReport:
         """The plan from local data only: no request is sent, nothing is written."""
         api = self.remote.api
-        plan = build_plan(self.store, self.models)
-        with self.store.db.read() as conn:
-            for op in plan:
-                if not op.supported:
-                    op.notes.append("not synced by this version")
-                    report.plan.append(op.as_dict())
-                    continue
+        count = 0
+        for op in iter_plan(self.store, self.models):
+            count += 1
+            if not op.supported:
+                op.notes.append("not synced by this version")
+                report.plan.append(op.as_dict())
+                continue
+            with self.store.db.read() as conn:
                 link = self.ledger.link(conn, op.uid)
                 item = self.ledger.item(conn, op.uid)
                 local = self.ledger.load(conn, op.table, op.uid)
-                collection = {"registered-model": "registered_models",
-                              "serving-environment": "serving_environments"}.get(
-                                  op.kind, "model_versions")
-                if link is None:
-                    path = ("/model_versions/{version}/artifacts" if op.table == "artifacts"
-                            else f"/{collection}")
-                    if item is not None and item["create_attempted_at"] is not None:
-                        op.requests.append(f"GET {api} lookup by name (create was attempted "
-                                           "before)")
-                        op.notes.append("may adopt an equal remote entity")
-                    op.requests.append(f"POST {api}{path}")
+                conflicts = self.ledger.open_conflicts(conn, op.uid)
+            collection = {"registered-model": "registered_models",
+                          "serving-environment": "serving_environments"}.get(
+                              op.kind, "model_versions")
+            if link is None:
+                path = ("/model_versions/{version}/artifacts" if op.table == "artifacts"
+                        else f"/{collection}")
+                if item is not None and item["create_attempted_at"] is not None:
+                    op.requests.append(f"GET {api} lookup by name (create was attempted "
+                                       "before)")
+                    op.notes.append("may adopt an equal remote entity")
+                op.requests.append(f"POST {api}{path}")
+            else:
+                what = "artifacts" if op.table == "artifacts" else collection
+                if link.etag and self.use_etags:
+                    op.requests.append(f"PATCH {api}/{what}/{link.remote_id} (If-Match)")
                 else:
-                    what = "artifacts" if op.table == "artifacts" else collection
-                    if link.etag and self.use_etags:
-                        op.requests.append(f"PATCH {api}/{what}/{link.remote_id} (If-Match)")
-                    else:
-                        op.requests.append(f"GET {api}/{what}/{link.remote_id}")
-                        op.requests.append(f"PATCH {api}/{what}/{link.remote_id}")
-                for conflict in self.ledger.open_conflicts(conn, op.uid):
-                    op.notes.append(f"open conflict #{conflict['id']} ({conflict['kind']})")
-                if local is None:
-                    op.notes.append("entity no longer exists locally")
-                elif (op.create or "uri" in op.fields) and hasattr(local.entity, "uri"):
-                    rewrite = self.uri_rewriter.rewrite(getattr(local.entity, "uri", None))
-                    if rewrite is not None:
-                        op.uri_rewrite = rewrite
-                        op.notes.append(f"uri rewritten: {rewrite['from']} -> {rewrite['to']}")
-                report.plan.append(op.as_dict())
-        report.remaining = len(plan)
+                    op.requests.append(f"GET {api}/{what}/{link.remote_id}")
+                    op.requests.append(f"PATCH {api}/{what}/{link.remote_id}")
+            for conflict in conflicts:
+                op.notes.append(f"open conflict #{conflict['id']} ({conflict['kind']})")
+            if local is None:
+                op.notes.append("entity no longer exists locally")
+            elif (op.create or "uri" in op.fields) and hasattr(local.entity, "uri"):
+                rewrite = self.uri_rewriter.rewrite(getattr(local.entity, "uri", None))
+                if rewrite is not None:
+                    op.uri_rewrite = rewrite
+                    op.notes.append(f"uri rewritten: {rewrite['from']} -> {rewrite['to']}")
+            report.plan.append(op.as_dict())
+        report.remaining = count
         report.open_conflicts = self._open_ids()
         return report

@@ -4,6 +4,12 @@ Per kind (models, versions, artifacts): ``filterQuery=lastUpdateTimeSinceEpoch >
 LAST_UPDATE_TIME ascending, paged; rows at exactly ``W`` already applied are skipped by id (the
 server has millisecond ties). Pulled rows never enter the outbox; an entity with pending local
 edits goes through the three-way merge.
+
+A remote entity that cannot be placed yet is *held*: its natural key is taken by a local
+entity not linked yet that has queued changes or an open conflict (the push adopts it, or the
+conflict's resolution links it), or it sits below a held parent. The watermark of its kind
+stops at the oldest held entity, so later pulls see it again until it is placed; without
+that, the link made afterwards would never bring the entity's remote changes or children.
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ from .state import Ledger
 if TYPE_CHECKING:
     from .engine import SyncEngine
 
-__all__ = ["Puller"]
+__all__ = ["APPLY_BATCH", "Puller"]
+
+#: Pulled entities applied per local transaction.
+APPLY_BATCH = 100
 
 _KINDS: list[tuple[str, type[BaseResource], str]] = [
     ("registered-models", RegisteredModel, "contexts"),
@@ -46,6 +55,16 @@ class Puller:
         self.pulled = 0
         self.conflicts = 0
         self.skipped = 0
+        #: Held entities of the kind being pulled: id -> lastUpdateTimeSinceEpoch.
+        self.held: dict[str, int] = {}
+        #: Remote ids of the models and versions held by this run.
+        self.held_parents: set[tuple[str, str]] = set()
+        #: A retry after a fault (the engine calls run() again) goes on where it failed: the
+        #: kinds finished in this run, the listing of the kind under way, and per version
+        #: (remote id) the artifact ids already known not to be in it.
+        self._finished: set[str] = set()
+        self._listing: dict[str, list[BaseResource]] = {}
+        self._absent: dict[str, set[str]] = {}
 
     def run(self, page_size: int = 100) -> None:
         models = self.engine.models
@@ -54,32 +73,47 @@ class Puller:
         prefix = "" if models is None else "scoped:" + hashlib.sha256(
             "\0".join(sorted(models)).encode()).hexdigest()[:16] + ":"
         for done, (key, cls, table) in enumerate(_KINDS, 1):
+            if key in self._finished:
+                continue
             watermark = int(self.ledger.get_state(f"{prefix}watermark:{key}") or 0)
             seen = set(json.loads(self.ledger.get_state(f"{prefix}seen:{key}") or "[]"))
             query = f"lastUpdateTimeSinceEpoch >= {watermark}" if watermark else None
-            items = list(self.remote.list_all(cls, filter_query=query,
-                                              order_by="LAST_UPDATE_TIME", sort_order="ASC",
-                                              page_size=page_size))
+            if key not in self._listing:
+                self._absent = {}
+                self._listing[key] = list(self.remote.list_all(
+                    cls, filter_query=query, order_by="LAST_UPDATE_TIME", sort_order="ASC",
+                    page_size=page_size))
+            items = self._listing[key]
             fresh = [e for e in items if not (int(e.last_update_time_since_epoch or 0)
                                               == watermark and e.id in seen)]
             if models is not None:
                 fresh = self._scoped(cls, fresh)
+            self.held = {}
             if cls is Artifact:
                 self._artifacts(fresh)
             else:
-                for entity in fresh:
-                    self._apply(entity, table, None)
+                self._apply_all([(entity, None) for entity in fresh], table)
             if items:
                 top = max(int(e.last_update_time_since_epoch or 0) for e in items)
+                if self.held:  # stop at the oldest held entity: the next pull sees it again
+                    top = min(self.held.values())
                 at_top = {str(e.id) for e in items
-                          if int(e.last_update_time_since_epoch or 0) == top}
+                          if int(e.last_update_time_since_epoch or 0) == top} - set(self.held)
                 if top == watermark:
-                    at_top |= seen
+                    at_top |= seen - set(self.held)
                 with self.store.db.write() as conn:
                     self.ledger.set_state(conn, f"{prefix}watermark:{key}", str(top))
                     self.ledger.set_state(conn, f"{prefix}seen:{key}",
                                           json.dumps(sorted(at_top)))
+            self._finished.add(key)
+            self._listing.pop(key, None)
             self.engine._tick("pull", done, len(_KINDS))
+
+    def progress(self) -> tuple[int, ...]:
+        """Changes whenever the pull got further: kinds finished, listings fetched, versions'
+        artifacts listed, entities applied or skipped (the engine's retry budget restarts)."""
+        return (len(self._finished), len(self._listing), len(self._absent), self.pulled,
+                self.skipped)
 
     # -- scope (models=...) -------------------------------------------------------------------
 
@@ -95,9 +129,10 @@ class Puller:
                 "SELECT l.remote_id, c.name FROM sync_links l JOIN contexts c ON c.uid = "
                 "l.entity_uid WHERE l.remote = ? AND c.kind = ?",
                 (self.ledger.remote, RegisteredModel.kind)) if r[1] in models}
-            if cls is ModelVersion:
+            if cls is ModelVersion:  # (versions of a held model are held with it)
                 return [e for e in items if str(getattr(e, "registered_model_id", ""))
-                        in model_ids]
+                        in model_ids or ("model", str(getattr(e, "registered_model_id", "")))
+                        in self.held_parents]
             out = []
             for e in items:  # artifacts: known ones by their local model; new ones are
                 link = self.ledger.link_by_remote_id(conn, "artifacts", str(e.id))
@@ -120,31 +155,56 @@ class Puller:
             for entity in items:
                 if self.ledger.link_by_remote_id(conn, "artifacts", str(entity.id)) is None:
                     unknown[str(entity.id)] = entity
-        for entity in items:
-            if str(entity.id) not in unknown:
-                self._apply(entity, "artifacts", None)
+        self._apply_all([(e, None) for e in items if str(e.id) not in unknown], "artifacts")
         if not unknown:
             return
         # /artifacts does not say which version an artifact belongs to: list the versions'
-        # artifacts, the most recently changed versions first, until every one is placed.
+        # artifacts until every one is placed. Versions without a linked artifact first, so a
+        # pull cut short by faults goes on with the versions not placed yet instead of listing
+        # the placed ones again; then the most recently changed.
         models = self.engine.models
         with self.store.db.read() as conn:
             versions = [(row["remote_id"], row["entity_uid"]) for row in conn.execute(
                 "SELECT l.remote_id, l.entity_uid, m.name AS model FROM sync_links l JOIN "
                 "contexts c ON c.uid = l.entity_uid JOIN contexts m ON m.id = c.parent_id "
-                "WHERE l.remote = ? AND c.kind = ? ORDER BY l.base_update_time DESC",
+                "WHERE l.remote = ? AND c.kind = ? ORDER BY EXISTS (SELECT 1 FROM artifacts a "
+                "JOIN sync_links al ON al.entity_uid = a.uid AND al.remote = l.remote "
+                "WHERE a.version_id = c.id), l.base_update_time DESC",
                 (self.ledger.remote, ModelVersion.kind))
                 if models is None or row["model"] in models]
-        for remote_id, uid in versions:
-            if not unknown:
-                break
-            for artifact in self.remote.list_all(Artifact, version_id=remote_id):
-                if str(artifact.id) in unknown:
-                    unknown.pop(str(artifact.id))
-                    self._apply(artifact, "artifacts", uid)
+        placed: list[tuple[BaseResource, str | None]] = []
+        try:
+            for remote_id, uid in versions:
+                if not unknown:
+                    break
+                if set(unknown) <= self._absent.get(remote_id, set()):
+                    continue  # listed before the fault that restarted this run's pull
+                for artifact in self.remote.list_all(Artifact, version_id=remote_id):
+                    if str(artifact.id) in unknown:
+                        unknown.pop(str(artifact.id))
+                        placed.append((artifact, uid))
+                self._absent.setdefault(remote_id, set()).update(unknown)
+                if len(placed) >= APPLY_BATCH:
+                    self._apply_all(placed, "artifacts")
+                    placed = []
+        finally:  # also when a listing fails: keep what was placed
+            self._apply_all(placed, "artifacts")
         self.skipped += len(unknown)
+        if any(kind == "version" for kind, _id in self.held_parents):
+            # Top-level artifacts, or artifacts of a held version: keep them until it is placed.
+            for entity in unknown.values():
+                self._hold(entity)
 
     # -- one entity ---------------------------------------------------------------------------
+
+    def _apply_all(self, entities: list[tuple[BaseResource, str | None]], table: str) -> None:
+        """:meth:`_apply` each (entity, parent uid), one transaction (one durable commit) per
+        :data:`APPLY_BATCH` entities; each entity is still all-or-nothing (a savepoint). The
+        watermark moves only after its kind is applied, so a crash re-applies at most this."""
+        for start in range(0, len(entities), APPLY_BATCH):
+            with self.store.db.batch():
+                for entity, parent_uid in entities[start:start + APPLY_BATCH]:
+                    self._apply(entity, table, parent_uid)
 
     def _apply(self, entity: BaseResource, table: str, parent_uid: str | None) -> None:
         theirs = snapshot(entity)
@@ -201,6 +261,12 @@ class Puller:
                 self.conflicts += 1
             self.pulled += 1
 
+    def _hold(self, entity: BaseResource) -> None:
+        self.held[str(entity.id)] = int(entity.last_update_time_since_epoch or 0)
+        if isinstance(entity, (RegisteredModel, ModelVersion)):
+            kind = "model" if isinstance(entity, RegisteredModel) else "version"
+            self.held_parents.add((kind, str(entity.id)))
+
     def _insert(self, conn: Any, entity: BaseResource, table: str, parent_uid: str | None
                 ) -> None:
         parent_row: int | None = None
@@ -209,6 +275,8 @@ class Puller:
                                                   str(entity.registered_model_id))
             if plink is None:
                 self.skipped += 1
+                if ("model", str(entity.registered_model_id)) in self.held_parents:
+                    self._hold(entity)
                 return
             parent_uid = plink.uid
         if parent_uid is not None:
@@ -229,6 +297,13 @@ class Puller:
             (entity.kind, parent_row or 0, name)).fetchone()
         if clash is not None:
             self.skipped += 1
+            # A pending create (the push adopts it or lists a conflict) or an open conflict:
+            # the link will come, and with it this entity. A bare leftover is never linked.
+            if conn.execute(
+                    "SELECT 1 FROM outbox WHERE entity_uid = ? UNION ALL SELECT 1 FROM "
+                    "sync_conflicts WHERE remote = ? AND entity_uid = ? AND resolved_at IS NULL",
+                    (clash[0], self.ledger.remote, clash[0])).fetchone() is not None:
+                self._hold(entity)
             return
         uid, _row_id = self.ledger.insert_pulled(conn, entity, parent_row)
         self.ledger.set_link(conn, uid, table, entity, None)

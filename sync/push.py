@@ -5,11 +5,34 @@ before, or 409 -> look the natural key up -> absent: POST; equal: adopt; differe
 Update: PATCH with If-Match when the link has an ETag (412 -> merge path); else GET, compare
 with the base, three-way merge, PATCH what the remote lacks (always with ``state``, properties
 as the whole merged map). Every success commits link + local merge + outbox ack together.
+
+Batching (fewer durable commits per op): the engine hands ops over in windows
+(:meth:`Pusher.windows`); the creates of a window are marked attempted in ONE commit before any
+of them is sent, and the acknowledgements of plain creates (link + outbox ack) are committed
+together at the end of the window, after :data:`ACK_SECONDS`, or before a child needs its
+parent's link (updates are acknowledged one by one, as before). A crash in between leaves markers without links: the rerun looks those
+entities up and adopts what the remote has, or POSTs what it lacks, as after any interrupted
+create. At the end of a window, markers of creates that were never sent are removed again, so
+a run that ends normally leaves the same state as one op at a time would.
+
+Concurrency: the ops of one rank within a window (a *wave*: models and serving environments,
+or versions, or artifacts) are independent of each other (distinct entities; a child's parent
+is of an earlier rank and linked before the wave starts), so :meth:`Pusher.run_wave` sends them
+from a small thread pool, each thread with its own HTTP session. Local reads and writes stay
+serialised by the store's connection lock; outcomes are reported in plan order. A kill -9 leaves
+at most a window's creates marked and unacknowledged, handled as above.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import replace
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from localhub.codec import from_json
@@ -18,7 +41,7 @@ from localhub.errors import (
     RemoteNotFoundError,
     RemotePreconditionError,
 )
-from localhub.remote import Fetched
+from localhub.remote import Fetched, RemoteRegistry
 from localhub.types import (
     Artifact,
     BaseResource,
@@ -35,11 +58,18 @@ if TYPE_CHECKING:
     from .engine import SyncEngine
     from .plan import Op
 
-__all__ = ["Pusher"]
+__all__ = ["ACK_SECONDS", "WINDOWS", "Pusher"]
+
+#: Window sizes, in ops: the first windows are small so that a short push acknowledges early.
+WINDOWS = (8, 16, 32, 64)
+#: Acknowledgements wait at most this long (s) for their window's commit (a slow remote).
+ACK_SECONDS = 1.0
 
 #: Outcomes of one op.
 CREATED, ADOPTED, UPDATED, NOOP, CONFLICT, BLOCKED, SET_ASIDE = (
     "created", "adopted", "updated", "noop", "conflict", "blocked", "set_aside")
+#: Outcome of an op a stopped wave did not start (run_wave).
+NOT_RUN = "not_run"
 
 
 def _cls(entity: BaseResource) -> type[BaseResource]:
@@ -54,15 +84,24 @@ def _split(names: set[str]) -> tuple[set[str], set[str]]:
 
 
 class Pusher:
-    def __init__(self, engine: SyncEngine) -> None:
+    def __init__(self, engine: SyncEngine, workers: int = 1) -> None:
         self.engine = engine
-        self.remote = engine.remote
+        self._remote = engine.remote
+        self.workers = workers
+        self._thread = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._clones: list[RemoteRegistry] = []
+        self._lock = threading.Lock()
         self.ledger: Ledger = engine.ledger
         self.store = engine.store
-        #: uids created (POSTed) in this run: their children cannot exist remotely yet.
-        self.fresh: set[str] = set()
         #: URI rewrites sent in this run (report.rewrites).
         self.rewrites: list[dict[str, Any]] = []
+        #: uids marked attempted by this run's window commit and not sent yet.
+        self._premarked: set[str] = set()
+        #: Acknowledgements not committed yet: (op, remote entity, etag), and their uids.
+        self._acks: list[tuple[Op, BaseResource, str | None]] = []
+        self._acked: set[str] = set()
+        self._acks_since = 0.0
 
     def _note_rewrite(self, op: Op, local: Local) -> None:
         if not hasattr(local.entity, "uri"):
@@ -71,6 +110,154 @@ class Pusher:
         if rewrite is not None:
             op.uri_rewrite = rewrite
             self.rewrites.append({"entity": op.label, **rewrite})
+
+    # -- batching -----------------------------------------------------------------------------
+
+    def windows(self, ops: Iterator[Op]) -> Iterator[list[Op]]:
+        """``ops`` in windows, each window's creates marked attempted in one commit. Call
+        :meth:`settle` after each window (and when the walk ends early)."""
+        sizes = iter(WINDOWS)
+        size = next(sizes)
+        while True:
+            window = list(islice(ops, size))
+            if not window:
+                return
+            self._premark(window)
+            yield window
+            size = next(sizes, size)
+
+    def _premark(self, window: list[Op]) -> None:
+        with self.store.db.read() as conn:
+            uids = []
+            for op in window:
+                if self.ledger.link(conn, op.uid) is not None:
+                    continue
+                item = self.ledger.item(conn, op.uid)
+                if item is None or (item["create_attempted_at"] is None
+                                    and item["set_aside_at"] is None):
+                    uids.append(op.uid)
+        if uids:
+            self.ledger.mark_attempted_many(uids)
+            self._premarked.update(uids)
+
+    def flush(self, *, settle: bool = False) -> None:
+        """Commit the pending acknowledgements in one transaction. ``settle`` (end of a
+        window, no op running): also remove the attempted markers of this run's creates that
+        were not sent (blocked, set aside, or the run stopped)."""
+        with self._lock:
+            unsent = sorted(self._premarked) if settle else []
+            if not self._acks and not unsent:
+                return
+            with self.store.db.write() as conn:
+                for op, entity, etag in self._acks:
+                    self.ledger.set_link(conn, op.uid, op.table, entity, etag)
+                    self.ledger.ack(conn, op.uid, op.max_seq)
+                if unsent:
+                    self.ledger.unmark_attempted(conn, unsent)
+            self._acks.clear()
+            self._acked.clear()
+            if settle:
+                self._premarked.clear()
+
+    def settle(self) -> None:
+        self.flush(settle=True)
+
+    def _defer_ack(self, op: Op, entity: BaseResource, etag: str | None) -> None:
+        with self._lock:
+            if not self._acks:
+                self._acks_since = time.monotonic()
+            self._acks.append((op, entity, etag))
+            self._acked.add(op.uid)
+            due = time.monotonic() - self._acks_since >= ACK_SECONDS
+        if due:
+            self.flush()
+
+    # -- concurrency --------------------------------------------------------------------------
+
+    @property
+    def remote(self) -> RemoteRegistry:
+        """This thread's remote: a worker's own clone, else the engine's."""
+        clone: RemoteRegistry | None = getattr(self._thread, "remote", None)
+        return clone if clone is not None else self._remote
+
+    def _concurrent(self) -> bool:
+        """Threads only for the plain REST client with a plain ``requests`` session whose API
+        version is known: a clone must behave exactly as the engine's remote (tests inject
+        their own sessions and remotes, which then run one op at a time)."""
+        requests = sys.modules.get("requests")
+        main = self._remote
+        return (self.workers > 1 and requests is not None and type(main) is RemoteRegistry
+                and type(main.session) is requests.Session
+                and bool(getattr(main, "_api_confirmed", False)))
+
+    def _clone(self) -> RemoteRegistry:
+        import requests
+
+        main = self._remote
+        clone = RemoteRegistry(main.base_url, timeout=main.timeout, session=requests.Session())
+        session, source = clone.session, main.session
+        session.headers.clear()
+        session.headers.update(source.headers)
+        session.verify, session.cert, session.auth = source.verify, source.cert, source.auth
+        session.proxies, session.trust_env = dict(source.proxies), source.trust_env
+        clone.api, clone._api_confirmed = main.api, main._api_confirmed
+        with self._lock:
+            self._clones.append(clone)
+        return clone
+
+    def run_wave(self, wave: list[Op], run: Callable[[Op], Any],
+                 account: Callable[[Any], None]) -> bool:
+        """``run(op)`` for each op of a wave (one rank), ``account(outcome)`` for each op that
+        ran, in plan order. An outcome None means the run must stop: no op is started after
+        it, and False is returned (ops already in flight in other threads finish first)."""
+        if len(wave) == 1 or not self._concurrent():
+            for op in wave:
+                outcome = run(op)
+                if outcome is None:
+                    return False
+                account(outcome)
+            return True
+        if self._acks:
+            self.flush()  # children of this wave read their parents' links
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="localhub-push")
+        stop = threading.Event()
+
+        def task(op: Op) -> Any:
+            if stop.is_set():
+                return NOT_RUN
+            if getattr(self._thread, "remote", None) is None:
+                self._thread.remote = self._clone()
+            outcome = run(op)
+            if outcome is None:
+                stop.set()
+            return outcome
+
+        futures = [self._pool.submit(task, op) for op in wave]
+        wait_all(futures)
+        self._collect_sent()
+        for future in futures:
+            outcome = future.result()  # raises the first failure, in plan order
+            if outcome is not None and outcome is not NOT_RUN:
+                account(outcome)
+        return not stop.is_set()
+
+    def _collect_sent(self) -> None:
+        """The clones' requests, appended to the engine remote's ``sent`` (report.requests)."""
+        with self._lock:
+            for clone in self._clones:
+                self._remote.sent.extend(clone.sent)
+                clone.sent.clear()
+
+    def close(self) -> None:
+        """Stop the worker threads and close their sessions."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._collect_sent()
+        for clone in self._clones:
+            clone.close()
+        self._clones.clear()
 
     # -- entry --------------------------------------------------------------------------------
 
@@ -83,6 +270,11 @@ class Pusher:
                         if c["kind"] in ("create-different", "remote-missing")]
             parent_link = parent_item = None
             if local is not None and local.parent_uid is not None:
+                parent_link = self.ledger.link(conn, local.parent_uid)
+                parent_item = self.ledger.item(conn, local.parent_uid)
+        if local is not None and local.parent_uid in self._acked:
+            self.flush()  # the parent's link is still pending: commit it, then read it
+            with self.store.db.read() as conn:
                 parent_link = self.ledger.link(conn, local.parent_uid)
                 parent_item = self.ledger.item(conn, local.parent_uid)
         if local is None:
@@ -102,9 +294,9 @@ class Pusher:
                 return BLOCKED
         parent_id = parent_link.remote_id if parent_link is not None else None
         if link is None:
-            attempted = item is not None and item["create_attempted_at"] is not None
-            return self._create(op, local, parent_id, attempted,
-                                parent_fresh=local.parent_uid in self.fresh)
+            attempted = (item is not None and item["create_attempted_at"] is not None
+                         and op.uid not in self._premarked)
+            return self._create(op, local, parent_id, attempted)
         return self._update(op, local, link)
 
     # -- create -------------------------------------------------------------------------------
@@ -120,14 +312,16 @@ class Pusher:
         assert isinstance(entity, Artifact) and parent_id is not None and entity.name
         return self.remote.find_artifact(entity.name, parent_id, entity.kind)
 
-    def _create(self, op: Op, local: Local, parent_id: str | None, attempted: bool,
-                parent_fresh: bool) -> str:
+    def _create(self, op: Op, local: Local, parent_id: str | None, attempted: bool) -> str:
         entity = local.entity
         if attempted:
             found = self._lookup(entity, parent_id)
             if found is not None:
                 return self._adopt_or_conflict(op, local, found)
-        self.ledger.mark_attempted(op.uid)
+        if op.uid in self._premarked:
+            self._premarked.discard(op.uid)  # sent from now on: a retry looks it up first
+        else:
+            self.ledger.mark_attempted(op.uid)
         try:
             created = self.remote.post(replace(self.engine.outgoing(entity), id=None),
                                          parent_id=parent_id)
@@ -137,10 +331,7 @@ class Pusher:
                 self.ledger.set_aside(op.uid, exc.message)
                 return SET_ASIDE
             return self._adopt_or_conflict(op, local, found)
-        with self.store.db.write() as conn:
-            self.ledger.set_link(conn, op.uid, op.table, created.entity, created.etag)
-            self.ledger.ack(conn, op.uid, op.max_seq)
-        self.fresh.add(op.uid)
+        self._defer_ack(op, created.entity, created.etag)
         self._note_rewrite(op, local)
         return CREATED
 
@@ -189,6 +380,9 @@ class Pusher:
                 except RemotePreconditionError as exc:
                     current = self._current_from_412(cls, exc, link)
                 else:
+                    # Acknowledged at once (not batched): a crash before a batched ack
+                    # followed by a local edit would give an update-update conflict against
+                    # our own PATCH (tests/reliability/test_regress_kill.py).
                     self._commit(op, local, fetched, to_local=None, conflicts={}, link=link)
                     if "uri" in op.fields:
                         self._note_rewrite(op, local)

@@ -176,6 +176,24 @@ class Ledger:
                 "create_attempted_at = excluded.create_attempted_at",
                 (self.remote, uid, self.store.clock()))
 
+    def mark_attempted_many(self, uids: list[str]) -> None:
+        """:meth:`mark_attempted` for several creates, in one commit."""
+        now = self.store.clock()
+        with self.store.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO sync_items (remote, entity_uid, create_attempted_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (remote, entity_uid) DO UPDATE SET "
+                "create_attempted_at = excluded.create_attempted_at",
+                [(self.remote, uid, now) for uid in uids])
+
+    def unmark_attempted(self, conn: sqlite3.Connection, uids: list[str]) -> None:
+        """Forget the attempted markers of creates that were never sent."""
+        conn.executemany("UPDATE sync_items SET create_attempted_at = NULL WHERE remote = ? "
+                         "AND entity_uid = ?", [(self.remote, uid) for uid in uids])
+        conn.executemany("DELETE FROM sync_items WHERE remote = ? AND entity_uid = ? AND "
+                         "create_attempted_at IS NULL AND set_aside_at IS NULL",
+                         [(self.remote, uid) for uid in uids])
+
     def set_aside(self, uid: str, message: str) -> None:
         with self.store.db.write() as conn:
             conn.execute(

@@ -1,0 +1,20 @@
+"""Short run of the fault proxy soak (``tests/soak/soak_faults.py``): one seed, 150 ops."""
+
+from __future__ import annotations
+
+import pytest
+from soak_faults import FAULT_KINDS, run
+
+
+@pytest.mark.slow
+def test_fault_proxy_soak_short() -> None:
+    # Seed 2: its faults include dropped replies of writes (seed 1's fall on reads only).
+    tally = run(runs=1, ops=150, seed=2, timeout=1.0, max_syncs=60)
+    detail = tally.line() + "\n" + "\n".join(tally.notes)
+    assert tally.ok, detail
+    # It really ran through faults: every kind injected, the pull's GETs hit too.
+    assert tally.ops >= 150, detail
+    assert all(tally.faults[kind] > 0 for kind in FAULT_KINDS), detail
+    assert tally.pull_get_faults > 0, detail
+    assert tally.dropped_writes > 0 and tally.adopted > 0, detail  # lost acknowledgements
+    assert tally.syncs >= 4, detail
