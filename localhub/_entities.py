@@ -227,7 +227,8 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
         checkers = _CHECKERS[spec.cls] = tuple(
             (f, _field_checker(spec, f)) for f in spec.columns + spec.attr_fields)
     for field_name, check in checkers:
-        values[field_name] = check(getattr(entity, field_name))
+        value = getattr(entity, field_name)
+        values[field_name] = None if value is None else check(value)
     if spec.parent_field is not None:
         # Kept out of ``attr_fields`` (it has its own column) but the store needs it on create.
         parent = getattr(entity, spec.parent_field)
