@@ -210,6 +210,10 @@ class SyncItemRow(SQLModel, table=True):
     #: Set when the remote rejected the operation (400/422) or its parent was set aside.
     set_aside_at: int | None = None
     message: str | None = None
+    #: The content (snapshot JSON) of the create or update being sent, committed before the
+    #: request: if its reply is lost, the next run recognises our own write on the remote
+    #: (migration 0003).
+    sent: str | None = None
 
 
 SYNC_TABLES = [SyncLinkRow, SyncConflictRow, SyncStateRow, SyncItemRow]

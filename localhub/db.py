@@ -25,7 +25,7 @@ from .errors import (
 __all__ = ["Database", "SCHEMA_VERSION", "APPLICATION_ID", "Synchronous", "translate_error"]
 
 #: Schema version this code writes; ``PRAGMA user_version`` of a migrated file.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: ``PRAGMA application_id`` of a localhub database ("LHub").
 APPLICATION_ID = 0x4C487562
 

@@ -167,6 +167,12 @@ def _sync(db: UtilsDatabase) -> None:
     _script(db, _0002_SYNC)
 
 
+@MIGRATIONS(name="0003_sent")
+def _sent(db: UtilsDatabase) -> None:
+    """What an unacknowledged create or update sent, to recognise it after a lost reply."""
+    _script(db, "ALTER TABLE sync_items ADD COLUMN sent VARCHAR;")
+
+
 def apply(conn: sqlite3.Connection) -> None:
     """Apply every pending migration on ``conn`` (already inside a transaction)."""
     db = UtilsDatabase(conn)

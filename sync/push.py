@@ -52,7 +52,7 @@ from localhub.types import (
 
 from .merge import CP, merge
 from .snapshot import apply_snapshot, content_hash, snapshot, update_body
-from .state import Ledger, Link, Local
+from .state import Ledger, Link, Local, dumps
 
 if TYPE_CHECKING:
     from .engine import SyncEngine
@@ -83,6 +83,40 @@ def _split(names: set[str]) -> tuple[set[str], set[str]]:
     return top, keys
 
 
+def _same_content(sent: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    """Whether the remote holds exactly a recorded request's content (compared as JSON, the
+    form it was recorded in)."""
+    return dumps(sent) == dumps(theirs)
+
+
+def _landed(base: dict[str, Any], theirs: dict[str, Any], sends: list[dict[str, Any]]
+            ) -> dict[str, Any]:
+    """``base`` where the remote holds a value that one of our unacknowledged requests sent:
+    that write of ours landed (its reply was lost), so it is what we last saw, not a change
+    made by someone else. Per field, and per key of the custom properties."""
+    if not sends:
+        return base
+    out = dict(base)
+    for name, value in theirs.items():
+        if name == CP:
+            props = dict(out.get(CP) or {})
+            theirs_props = value or {}
+            for sent in sends:
+                sent_props = sent.get(CP)
+                if sent_props is None:
+                    continue
+                for key in set(sent_props) | set(theirs_props):
+                    if dumps(sent_props.get(key)) == dumps(theirs_props.get(key)):
+                        if key in theirs_props:
+                            props[key] = theirs_props[key]
+                        else:
+                            props.pop(key, None)
+            out[CP] = props
+        elif any(name in sent and dumps(sent[name]) == dumps(value) for sent in sends):
+            out[name] = value
+    return out
+
+
 class Pusher:
     def __init__(self, engine: SyncEngine, workers: int = 1) -> None:
         self.engine = engine
@@ -98,6 +132,8 @@ class Pusher:
         self.rewrites: list[dict[str, Any]] = []
         #: uids marked attempted by this run's window commit and not sent yet.
         self._premarked: set[str] = set()
+        #: uids of updates whose content this run's window commit recorded, not sent yet.
+        self._premarked_updates: set[str] = set()
         #: Acknowledgements not committed yet: (op, remote entity, etag), and their uids.
         self._acks: list[tuple[Op, BaseResource, str | None]] = []
         self._acked: set[str] = set()
@@ -127,18 +163,28 @@ class Pusher:
             size = next(sizes, size)
 
     def _premark(self, window: list[Op]) -> None:
+        """One commit before the window's requests: create markers, and for creates and
+        updates the content each request will give the remote (``sync_items.sent``)."""
+        items: list[tuple[str, bool, dict[str, Any] | None]] = []
         with self.store.db.read() as conn:
-            uids = []
             for op in window:
-                if self.ledger.link(conn, op.uid) is not None:
-                    continue
                 item = self.ledger.item(conn, op.uid)
-                if item is None or (item["create_attempted_at"] is None
-                                    and item["set_aside_at"] is None):
-                    uids.append(op.uid)
-        if uids:
-            self.ledger.mark_attempted_many(uids)
-            self._premarked.update(uids)
+                if item is not None and item["set_aside_at"] is not None:
+                    continue
+                link = self.ledger.link(conn, op.uid)
+                if link is None and item is not None and item["create_attempted_at"] is not None:
+                    continue  # an earlier run's create: looked up first, marker kept
+                local = self.ledger.load(conn, op.table, op.uid)
+                if link is None:
+                    sent = None if local is None else snapshot(self.engine.outgoing(local.entity))
+                    items.append((op.uid, True, sent))
+                elif local is not None:
+                    frozen = self.ledger.frozen_fields(conn, op.uid)
+                    items.append((op.uid, False, self._local_changes(op, local, link, frozen)))
+        if items:
+            self.ledger.mark_sending(items)
+            self._premarked.update(uid for uid, create, _ in items if create)
+            self._premarked_updates.update(uid for uid, create, _ in items if not create)
 
     def flush(self, *, settle: bool = False) -> None:
         """Commit the pending acknowledgements in one transaction. ``settle`` (end of a
@@ -146,18 +192,20 @@ class Pusher:
         were not sent (blocked, set aside, or the run stopped)."""
         with self._lock:
             unsent = sorted(self._premarked) if settle else []
-            if not self._acks and not unsent:
+            unsent_updates = sorted(self._premarked_updates) if settle else []
+            if not self._acks and not unsent and not unsent_updates:
                 return
             with self.store.db.write() as conn:
                 for op, entity, etag in self._acks:
                     self.ledger.set_link(conn, op.uid, op.table, entity, etag)
                     self.ledger.ack(conn, op.uid, op.max_seq)
-                if unsent:
-                    self.ledger.unmark_attempted(conn, unsent)
+                if unsent or unsent_updates:
+                    self.ledger.unmark_attempted(conn, unsent, unsent_updates)
             self._acks.clear()
             self._acked.clear()
             if settle:
                 self._premarked.clear()
+                self._premarked_updates.clear()
 
     def settle(self) -> None:
         self.flush(settle=True)
@@ -296,7 +344,7 @@ class Pusher:
         if link is None:
             attempted = (item is not None and item["create_attempted_at"] is not None
                          and op.uid not in self._premarked)
-            return self._create(op, local, parent_id, attempted)
+            return self._create(op, local, parent_id, attempted, Ledger.sent(item))
         return self._update(op, local, link)
 
     # -- create -------------------------------------------------------------------------------
@@ -312,16 +360,19 @@ class Pusher:
         assert isinstance(entity, Artifact) and parent_id is not None and entity.name
         return self.remote.find_artifact(entity.name, parent_id, entity.kind)
 
-    def _create(self, op: Op, local: Local, parent_id: str | None, attempted: bool) -> str:
+    def _create(self, op: Op, local: Local, parent_id: str | None, attempted: bool,
+                sends: list[dict[str, Any]]) -> str:
         entity = local.entity
         if attempted:
             found = self._lookup(entity, parent_id)
             if found is not None:
-                return self._adopt_or_conflict(op, local, found)
+                return self._adopt_or_conflict(op, local, found, sends)
         if op.uid in self._premarked:
             self._premarked.discard(op.uid)  # sent from now on: a retry looks it up first
         else:
-            self.ledger.mark_attempted(op.uid)
+            sent = snapshot(self.engine.outgoing(entity))
+            self.ledger.mark_attempted(op.uid, sent)
+            sends = [*sends, sent]
         try:
             created = self.remote.post(replace(self.engine.outgoing(entity), id=None),
                                          parent_id=parent_id)
@@ -330,12 +381,13 @@ class Pusher:
             if found is None:
                 self.ledger.set_aside(op.uid, exc.message)
                 return SET_ASIDE
-            return self._adopt_or_conflict(op, local, found)
+            return self._adopt_or_conflict(op, local, found, sends)
         self._defer_ack(op, created.entity, created.etag)
         self._note_rewrite(op, local)
         return CREATED
 
-    def _adopt_or_conflict(self, op: Op, local: Local, found: Fetched) -> str:
+    def _adopt_or_conflict(self, op: Op, local: Local, found: Fetched,
+                           sends: list[dict[str, Any]] = ()) -> str:  # type: ignore[assignment]
         mine, theirs = snapshot(self.engine.outgoing(local.entity)), snapshot(found.entity)
         if mine == theirs:
             with self.store.db.write() as conn:
@@ -343,6 +395,14 @@ class Pusher:
                 self.ledger.ack(conn, op.uid, op.max_seq)
             return ADOPTED
         differing = sorted(n for n in set(mine) | set(theirs) if mine.get(n) != theirs.get(n))
+        if any(_same_content(sent, theirs) for sent in sends):
+            # Our own create landed and its reply was lost; the local changes made since then
+            # go as an update over it.
+            with self.store.db.write() as conn:
+                link = self.ledger.set_link(conn, op.uid, op.table, found.entity, found.etag)
+            op.fields = set(differing)
+            self._update(op, local, link, remote_now=found)
+            return ADOPTED
         policy = self.engine.on_conflict
         with self.store.db.write() as conn:
             self.ledger.add_conflict(
@@ -370,10 +430,12 @@ class Pusher:
         cls = _cls(local.entity)
         with self.store.db.read() as conn:
             frozen = self.ledger.frozen_fields(conn, op.uid)
+            sends = Ledger.sent(self.ledger.item(conn, op.uid))
         current = remote_now
         try:
             if current is None and link.etag and self.engine.use_etags:
                 body = self._fast_body(op, local, link, frozen)
+                self._premarked_updates.discard(op.uid)  # sent: its recorded content stays
                 try:
                     fetched = self.remote.patch(type(local.entity), link.remote_id, body,
                                                 if_match=link.etag)
@@ -390,7 +452,7 @@ class Pusher:
             for _ in range(3):
                 if current is None:
                     current = self.remote.fetch(cls, link.remote_id)
-                outcome = self._merge_and_patch(op, local, link, current, frozen)
+                outcome = self._merge_and_patch(op, local, link, current, frozen, sends)
                 if outcome is not None:
                     return outcome
                 current = None  # 412 on the merged PATCH: read again
@@ -443,12 +505,12 @@ class Pusher:
         return update_body(target, names)
 
     def _merge_and_patch(self, op: Op, local: Local, link: Link, current: Fetched,
-                         frozen: set[str]) -> str | None:
+                         frozen: set[str], sends: list[dict[str, Any]]) -> str | None:
         theirs = snapshot(current.entity)
         eff = self._local_changes(op, local, link, frozen)
         unchanged = (int(current.entity.last_update_time_since_epoch or 0)
                      == link.base_update_time and content_hash(theirs) == link.base_hash)
-        base = theirs if unchanged else link.base
+        base = theirs if unchanged else _landed(link.base, theirs, sends)
         policy = self.engine.on_conflict
         archived = (not unchanged and base.get("state") != "ARCHIVED"
                     and theirs.get("state") == "ARCHIVED" and eff.get("state") != "ARCHIVED")
@@ -482,6 +544,7 @@ class Pusher:
         fetched = current
         if changed:
             body = update_body(target, changed | {"state"})
+            self._premarked_updates.discard(op.uid)  # sent: its recorded content stays
             try:
                 fetched = self.remote.patch(type(local.entity), link.remote_id, body,
                                             if_match=current.etag

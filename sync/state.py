@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,31 +169,56 @@ class Ledger:
             (self.remote, uid)).fetchone()
         return row
 
-    def mark_attempted(self, uid: str) -> None:
-        with self.store.db.write() as conn:
-            conn.execute(
-                "INSERT INTO sync_items (remote, entity_uid, create_attempted_at) "
-                "VALUES (?, ?, ?) ON CONFLICT (remote, entity_uid) DO UPDATE SET "
-                "create_attempted_at = excluded.create_attempted_at",
-                (self.remote, uid, self.store.clock()))
+    def mark_attempted(self, uid: str, sent: dict[str, Any] | None = None) -> None:
+        """Before a create is sent: a retry looks it up first. ``sent``: its content."""
+        self.mark_sending([(uid, True, sent)])
 
     def mark_attempted_many(self, uids: list[str]) -> None:
         """:meth:`mark_attempted` for several creates, in one commit."""
+        self.mark_sending([(uid, True, None) for uid in uids])
+
+    def mark_sending(self, items: list[tuple[str, bool, dict[str, Any] | None]]) -> None:
+        """In one commit, before the requests: for each ``(uid, create, sent)``, a create
+        marker (when ``create``) and the content the request will give the remote (``sent``),
+        by which a later run recognises its own write if the reply is lost. Contents of
+        earlier unacknowledged requests are kept: any of them may have landed."""
         now = self.store.clock()
         with self.store.db.write() as conn:
-            conn.executemany(
-                "INSERT INTO sync_items (remote, entity_uid, create_attempted_at) "
-                "VALUES (?, ?, ?) ON CONFLICT (remote, entity_uid) DO UPDATE SET "
-                "create_attempted_at = excluded.create_attempted_at",
-                [(self.remote, uid, now) for uid in uids])
+            for uid, create, sent in items:
+                item = self.item(conn, uid)
+                sends = self.sent(item)
+                if sent is not None:
+                    sends.append(sent)
+                conn.execute(
+                    "INSERT INTO sync_items (remote, entity_uid, create_attempted_at, sent) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (remote, entity_uid) DO UPDATE SET "
+                    "create_attempted_at = coalesce(excluded.create_attempted_at, "
+                    "create_attempted_at), sent = excluded.sent",
+                    (self.remote, uid, now if create else None,
+                     dumps(sends) if sends else None))
 
-    def unmark_attempted(self, conn: sqlite3.Connection, uids: list[str]) -> None:
-        """Forget the attempted markers of creates that were never sent."""
-        conn.executemany("UPDATE sync_items SET create_attempted_at = NULL WHERE remote = ? "
-                         "AND entity_uid = ?", [(self.remote, uid) for uid in uids])
-        conn.executemany("DELETE FROM sync_items WHERE remote = ? AND entity_uid = ? AND "
-                         "create_attempted_at IS NULL AND set_aside_at IS NULL",
+    @staticmethod
+    def sent(item: sqlite3.Row | None) -> list[dict[str, Any]]:
+        """The contents recorded by :meth:`mark_sending` and not acknowledged, oldest first."""
+        if item is None or item["sent"] is None:
+            return []
+        value: list[dict[str, Any]] = json.loads(item["sent"])
+        return value
+
+    def unmark_attempted(self, conn: sqlite3.Connection, uids: list[str],
+                         unsent_updates: Sequence[str] = ()) -> None:
+        """Forget what this run marked for requests it never sent: the create markers of
+        ``uids`` (with their content) and the last recorded content of ``unsent_updates``."""
+        conn.executemany("UPDATE sync_items SET create_attempted_at = NULL, sent = NULL "
+                         "WHERE remote = ? AND entity_uid = ?",
                          [(self.remote, uid) for uid in uids])
+        for uid in unsent_updates:
+            sends = self.sent(self.item(conn, uid))[:-1]
+            conn.execute("UPDATE sync_items SET sent = ? WHERE remote = ? AND entity_uid = ?",
+                         (dumps(sends) if sends else None, self.remote, uid))
+        conn.executemany("DELETE FROM sync_items WHERE remote = ? AND entity_uid = ? AND "
+                         "create_attempted_at IS NULL AND set_aside_at IS NULL AND sent IS NULL",
+                         [(self.remote, uid) for uid in [*uids, *unsent_updates]])
 
     def set_aside(self, uid: str, message: str) -> None:
         with self.store.db.write() as conn:
