@@ -9,10 +9,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import (
     DatabaseCorruptError,
@@ -302,6 +302,16 @@ class Database:
                     raise translate_error(exc, self.path) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """The first row of ONE statement: its own snapshot, no explicit transaction needed."""
+        conn = self.connection()
+        with self.lock:
+            try:
+                row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from exc
+            return row
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -32,7 +32,6 @@ from ._entities import (
     validated_values,
 )
 from .db import Database, Synchronous
-from .validation import check_lookup_text
 from .errors import (
     DeleteNotAllowedError,
     DuplicateError,
@@ -49,6 +48,7 @@ from .types import (
     RegisteredModel,
     SupportedTypes,
 )
+from .validation import check_lookup_text
 
 __all__ = ["SQLiteStore", "Page", "PendingChange", "OrderBy", "SortOrder"]
 
@@ -88,11 +88,16 @@ class PendingChange:
     created_at: str
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _overlay(current: T, entity: BaseResource) -> T:
     """``current`` with the set fields of ``entity``: None fields and an empty
     ``custom_properties`` map keep the stored values (the official client's update)."""
-    changes = {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)
-               if getattr(entity, f.name) is not None}
+    names = _FIELD_NAMES.get(type(entity))
+    if names is None:
+        names = _FIELD_NAMES[type(entity)] = tuple(f.name for f in dataclasses.fields(entity))
+    changes = {name: value for name in names if (value := getattr(entity, name)) is not None}
     if not entity.custom_properties:
         changes.pop("custom_properties", None)
     return dataclasses.replace(current, **changes)
@@ -160,8 +165,7 @@ class SQLiteStore:
             return None
         kinds = self._kinds(cls)
         table = self._table(cls)
-        with self.db.read() as conn:
-            row = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        row = self.db.query_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
         if row is None or row["kind"] not in kinds:
             return None
         return cast(T, from_row(SPECS_BY_KIND[row["kind"]], row))
@@ -211,9 +215,8 @@ class SQLiteStore:
             LEFT JOIN contexts AS v ON v.kind = ? AND v.parent_id = m.id AND v.name = ?
             WHERE m.kind = ? AND m.parent_id = 0 AND m.name = ?
         """
-        with self.db.read() as conn:
-            row = conn.execute(sql, (ModelVersion.kind, version_name, RegisteredModel.kind,
-                                     model_name)).fetchone()
+        row = self.db.query_one(sql, (ModelVersion.kind, version_name, RegisteredModel.kind,
+                                      model_name))
         if row is None:
             return False, None
         if row["id"] is None:
