@@ -89,6 +89,8 @@ class PendingChange:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+#: Largest page size passed on to SQLite (its integers are 64-bit).
+_MAX_PAGE = 2**62
 
 
 def _overlay(current: T, entity: BaseResource) -> T:
@@ -273,6 +275,8 @@ class SQLiteStore:
         )
         sql = f"SELECT * FROM {table} AS t WHERE {' AND '.join(clauses) or '1'} ORDER BY {order_sql}"
         limit = page_size if page_size and page_size > 0 else None
+        if limit is not None:
+            limit = min(limit, _MAX_PAGE)  # any larger page is "everything" for SQLite
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit + 1)

@@ -206,3 +206,11 @@ def test_reachability_check_of_a_url_with_a_space_in_the_host_is_a_warning() -> 
     check = check_remote(Remote(name="x", url="https://exa mple.com"), timeout=1.0)
     assert check.status in ("WARN", "FAIL")
     assert "exa mple.com" in check.message
+
+
+def test_a_page_size_beyond_sqlite_integers_lists_everything(
+        client: ModelRegistryClient) -> None:
+    """list_models(page_size=10**20) raised OverflowError ("Python int too large to convert to
+    SQLite INTEGER"); a page that large simply holds every model."""
+    assert [m.name for m in client.list_models(page_size=10**20)] == ["m"]
+    assert [v.name for v in client.list_model_versions("m", page_size=10**20)] == ["1"]
