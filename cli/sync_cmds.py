@@ -241,12 +241,14 @@ def _parse_every(ctx: click.Context, param: click.Parameter, value: str | None) 
               help="Run forever, syncing every DURATION (30s, 15m, 1h) until SIGINT/SIGTERM.")
 @click.option("--watch", is_flag=True,
               help="With --every: also push ~2 s after local changes to the database.")
+@click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="Creates sent at once (1: one request at a time).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report (or plan) as JSON; with --every one JSON line per run.")
 @pass_settings
 def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only: bool,
          dry_run: bool, on_conflict: str, models: tuple[str, ...], every: float | None,
-         watch: bool, as_json: bool) -> None:
+         watch: bool, workers: int, as_json: bool) -> None:
     """Push queued local changes to the remote and pull its changes (exit 3: conflicts
     remain, 4: remote unreachable, changes kept)."""
     if push_only and pull_only:
@@ -263,13 +265,13 @@ def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only
 
         loop = SyncLoop(settings, remote, every=every, watch=watch, push=not pull_only,
                         pull=not push_only, on_conflict=on_conflict, models=models,
-                        as_json=as_json)
+                        as_json=as_json, workers=workers)
         sys.exit(loop.run())
     progress = _Progress() if stderr_is_tty() and not as_json and not settings.quiet else None
     try:
         outcome = run_sync(settings, remote, push=not pull_only, pull=not push_only,
                            on_conflict=on_conflict, dry_run=dry_run, models=models,
-                           progress=progress)
+                           progress=progress, workers=workers)
     finally:
         if progress is not None:
             progress.close()

@@ -98,9 +98,10 @@ class SyncLoop:
 
     def __init__(self, settings: Settings, remote: cfg.Remote, *, every: float, watch: bool,
                  push: bool, pull: bool, on_conflict: str, models: tuple[str, ...],
-                 as_json: bool, debounce: float = 2.0, rng: random.Random | None = None
-                 ) -> None:
+                 as_json: bool, debounce: float = 2.0, rng: random.Random | None = None,
+                 workers: int = 4) -> None:
         self.settings = settings
+        self.workers = workers
         self.remote = remote
         self.every = every
         self.watch = watch
@@ -163,7 +164,8 @@ class SyncLoop:
         push_only = kind == "watch"
         outcome = run_sync(self.settings, self.remote, push=self.push,
                            pull=self.pull and not push_only, on_conflict=self.on_conflict,
-                           models=self.models, max_attempts=3, backoff_cap=2.0)
+                           models=self.models, max_attempts=3, backoff_cap=2.0,
+                           workers=self.workers)
         if outcome.code == EXIT_UNREACHABLE:
             self.failures += 1
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -93,8 +94,10 @@ class RemoteRegistry:
         self.session.headers.setdefault("Accept", "application/json")
         self.api = API_V1
         self._api_confirmed = False
-        #: Every request sent, as (method, path) — the plan and tests read it.
-        self.sent: list[tuple[str, str]] = []
+        #: How many requests were sent (retries included), and the latest of them as
+        #: (method, path), bounded so that a long push keeps flat memory.
+        self.requests_sent = 0
+        self.sent: deque[tuple[str, str]] = deque(maxlen=1000)
 
     def __repr__(self) -> str:
         return f"RemoteRegistry({self.base_url!r}, api={self.api!r})"
@@ -113,6 +116,7 @@ class RemoteRegistry:
         while True:
             url = self.base_url + self.api + path
             self.sent.append((method, self.api + path))
+            self.requests_sent += 1
             try:
                 resp = self.session.request(
                     method, url, params=params,

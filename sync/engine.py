@@ -137,7 +137,7 @@ class SyncEngine:
         report = SyncReport(remote=self.remote.base_url, dry_run=dry_run,
                             models=None if self.models is None else sorted(self.models))
         check_upstream(self.store, self.ledger.remote)
-        sent_before = len(self.remote.sent)
+        sent_before = self.remote.requests_sent
         if dry_run:
             return self._dry_run(report)
         with SyncLock(self.store.path, self.remote.base_url, wait=self.lock_wait):
@@ -155,7 +155,7 @@ class SyncEngine:
             if report.stopped is None:
                 pin_upstream(self.store, self.ledger.remote)
         report.remaining = queued_entities(self.store)
-        report.requests = len(self.remote.sent) - sent_before
+        report.requests = self.remote.requests_sent - sent_before
         report.open_conflicts = self._open_ids()
         return report
 

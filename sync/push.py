@@ -295,7 +295,9 @@ class Pusher:
         with self._lock:
             for clone in self._clones:
                 self._remote.sent.extend(clone.sent)
+                self._remote.requests_sent += clone.requests_sent
                 clone.sent.clear()
+                clone.requests_sent = 0
 
     def close(self) -> None:
         """Stop the worker threads and close their sessions."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from localhub.cli.main import main
 from localhub.cli.sync_loop import backoff_delay, parse_duration
 from localhub.sync.lock import SyncLock
 from serve_process import free_port
+
+from localhub.store import SQLiteStore
 
 from ._sync_helpers import Server, server  # noqa: F401  (fixture)
 from .conftest import Invoke
@@ -318,3 +323,24 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     assert all(d <= 60 for d in delays)
     assert 1 <= delays[0] <= 2 and 4 <= delays[2] <= 8 and delays[-1] >= 30
     assert backoff_delay(5, 1, rng) <= 1
+
+
+def test_workers_option_pushes_one_request_at_a_time_and_rejects_zero(
+        tmp_path: Path, server: Server) -> None:  # noqa: F811
+    """`--workers 1` still pushes everything; `--workers 0` is a usage error (exit 2)."""
+    db = tmp_path / "w.db"
+    store = SQLiteStore(db)
+    for i in range(3):
+        store.register_model(f"w{i}", f"s3://b/w{i}", version="1", author="t", owner="t")
+    store.close()
+    env = {**os.environ, "LOCALHUB_HOME": str(tmp_path / "home")}
+    bad = subprocess.run([sys.executable, "-m", "localhub.cli", "--db", str(db), "sync",
+                          "--remote", server.url, "--workers", "0"],
+                         capture_output=True, text=True, env=env, check=False)
+    assert bad.returncode == 2 and "--workers" in bad.stderr
+    ok = subprocess.run([sys.executable, "-m", "localhub.cli", "--db", str(db), "sync",
+                         "--remote", server.url, "--workers", "1", "--json"],
+                        capture_output=True, text=True, env=env, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["created"] == 9
+    assert server.model_names() == ["w0", "w1", "w2"]
