@@ -105,6 +105,16 @@ def _overlay(current: T, entity: BaseResource) -> T:
     return dataclasses.replace(current, **changes)
 
 
+def _new_uid() -> str:
+    """A new entity uid: 32 hex digits, the time in ms then 80 random bits (as UUIDv7 does).
+
+    Time-ordered uids land at the end of the uid indexes, so a large store's inserts touch
+    the same few index pages instead of a random page each (fewer pages per commit, fewer
+    cache misses); the random part keeps them unique across processes and devices.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -527,7 +537,7 @@ class SQLiteStore:
             values["name"] = str(uuid.uuid4())
         row = row_values(spec, values)
         now = self.clock()
-        uid = uid or os.urandom(16).hex()  # as uuid4().hex, without building a UUID
+        uid = uid or _new_uid()
         row.update(create_time=now, update_time=now, uid=uid, origin=origin)
         row[spec.parent_column] = parent
         try:

@@ -359,3 +359,18 @@ def test_get_by_id_of_other_type_is_none(client: ModelRegistryClient) -> None:
     assert store.get(ModelVersion, version.id or "") == version
     for bad in ("0", "-1", "abc", "", "99999999999"):
         assert store.get(RegisteredModel, bad) is None
+
+
+def test_uids_are_unique_time_ordered_hex(tmp_path: Path) -> None:
+    """Entity uids: 32 hex digits, increasing with creation time (index locality), unique."""
+    store = localhub.SQLiteStore(tmp_path / "u.db")
+    for i in range(50):
+        store.register_model(f"m{i % 5}", f"s3://b/{i}", version=f"v{i}")
+    store.close()
+    conn = sqlite3.connect(tmp_path / "u.db")
+    uids = [r[0] for r in conn.execute("SELECT uid FROM contexts ORDER BY id")]
+    conn.close()
+    assert len(uids) == len(set(uids)) == 55
+    assert all(len(u) == 32 and int(u, 16) >= 0 for u in uids)
+    prefixes = [u[:12] for u in uids]
+    assert prefixes == sorted(prefixes)
