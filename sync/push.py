@@ -28,7 +28,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from dataclasses import replace
@@ -89,7 +89,7 @@ def _same_content(sent: dict[str, Any], theirs: dict[str, Any]) -> bool:
     return dumps(sent) == dumps(theirs)
 
 
-def _landed(base: dict[str, Any], theirs: dict[str, Any], sends: list[dict[str, Any]]
+def _landed(base: dict[str, Any], theirs: dict[str, Any], sends: Sequence[dict[str, Any]]
             ) -> dict[str, Any]:
     """``base`` where the remote holds a value that one of our unacknowledged requests sent:
     that write of ours landed (its reply was lost), so it is what we last saw, not a change
@@ -389,7 +389,7 @@ class Pusher:
         return CREATED
 
     def _adopt_or_conflict(self, op: Op, local: Local, found: Fetched,
-                           sends: list[dict[str, Any]] = ()) -> str:  # type: ignore[assignment]
+                           sends: Sequence[dict[str, Any]] = ()) -> str:
         mine, theirs = snapshot(self.engine.outgoing(local.entity)), snapshot(found.entity)
         if mine == theirs:
             with self.store.db.write() as conn:

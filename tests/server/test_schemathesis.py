@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from official_spec import SPEC, load_spec
 
 from .conftest import Server
 
@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-SPEC = Path(__file__).parents[2].parent / "shared/reference/model-registry.openapi.yaml"
 #: Wall-clock budget for the whole property run (checked per example).
 BUDGET_SECONDS = 80.0
 NEGATIVE = os.environ.get("LOCALHUB_SCHEMATHESIS_NEGATIVE") == "1"
@@ -36,28 +35,9 @@ if not SPEC.exists():
                 allow_module_level=True)
 
 
-
 def _load_spec() -> Any:
-    """The spec with each artifact schema's ``artifactType`` pinned to its discriminator value.
-
-    Plain JSON Schema cannot tell the five artifact schemas apart (none forbids extra keys), so
-    every correct artifact matches several branches of the ``Artifact`` ``oneOf``. OpenAPI's
-    ``discriminator`` resolves that; we encode the same rule as an ``enum`` (in memory only).
-    """
-    import yaml
-
-    raw = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-    schemas = raw["components"]["schemas"]
-    for union in ("Artifact", "ArtifactCreate", "ArtifactUpdate"):
-        for kind, ref in schemas[union]["discriminator"]["mapping"].items():
-            target = schemas[ref.rsplit("/", 1)[-1]]
-            target.setdefault("properties", {})
-            for part in target.get("allOf", []):
-                if "artifactType" in part.get("properties", {}):
-                    part["properties"]["artifactType"]["enum"] = [kind]
-            if "artifactType" in target["properties"]:
-                target["properties"]["artifactType"]["enum"] = [kind]
-    loaded = schemathesis.openapi.from_dict(raw)
+    """The pinned official spec (``official_spec.load_spec``), positive cases by default."""
+    loaded = load_spec()
     # Valid requests by default: the schema check is about answers to conforming input.
     # LOCALHUB_SCHEMATHESIS_NEGATIVE=1 adds invalid requests (then only "no 5xx" is checked).
     if not NEGATIVE:

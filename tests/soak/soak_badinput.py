@@ -73,6 +73,7 @@ from typing import Any
 
 import requests
 from _soak import Stack, Tally, finish, natural_key_duplicates
+from official_spec import SPEC, load_spec
 
 from localhub import (
     LocalHubError,
@@ -87,8 +88,6 @@ from localhub import (
 from localhub.types import Artifact
 
 NAME = "badinput"
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "reference" / \
-    "model-registry.openapi.yaml"
 API = "/api/model_registry/v1"
 #: Seconds one case may take before it counts as a hang (a crash).
 CASE_TIMEOUT = 60
@@ -1529,27 +1528,6 @@ def _spec_fields() -> list[str]:
              "logo", "license", "maturity", "provider", "runtime", "digest", "source",
              "profile", "step", "timestamp", "id"}
     return sorted(n for n in names - schema_words if n in plain or not n.islower())
-
-
-def load_spec() -> Any:
-    """The official spec, each artifact schema's ``artifactType`` pinned to its discriminator
-    value (as tests/server/test_schemathesis.py does: plain JSON Schema cannot tell the
-    artifact schemas apart)."""
-    import schemathesis
-    import yaml
-
-    raw = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-    schemas = raw["components"]["schemas"]
-    for union in ("Artifact", "ArtifactCreate", "ArtifactUpdate"):
-        for kind, ref in schemas[union]["discriminator"]["mapping"].items():
-            target = schemas[ref.rsplit("/", 1)[-1]]
-            target.setdefault("properties", {})
-            for part in target.get("allOf", []):
-                if "artifactType" in part.get("properties", {}):
-                    part["properties"]["artifactType"]["enum"] = [kind]
-            if "artifactType" in target["properties"]:
-                target["properties"]["artifactType"]["enum"] = [kind]
-    return schemathesis.openapi.from_dict(raw)
 
 
 def _excluded_checks() -> list[Any]:
