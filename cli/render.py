@@ -64,10 +64,10 @@ def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Non
     """Print rows as an aligned text table with a header line."""
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]
     widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
-    header = "  ".join(col.upper().ljust(w) for col, w in zip(columns, widths))
+    header = "  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=False))
     click.echo(header.rstrip())
     for r in cells:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
 
 
 def emit_record(title: str, obj: Any) -> None:

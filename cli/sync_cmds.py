@@ -68,9 +68,8 @@ def stderr_is_tty() -> bool:
 
 def _engine_accepts() -> set[str]:
     """Keyword options the installed sync engine (and ``ModelRegistry.sync``) accept."""
-    from localhub.sync import SyncEngine
-
     from localhub.registry import ModelRegistry
+    from localhub.sync import SyncEngine
 
     names = set(inspect.signature(SyncEngine.__init__).parameters)
     names |= {n for n, p in inspect.signature(ModelRegistry.sync).parameters.items()

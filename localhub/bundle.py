@@ -306,7 +306,8 @@ def import_bundle(store: SQLiteStore, path: Path) -> ImportResult:
                     assert isinstance(vnode.entity, ModelVersion)
                     vnode.entity.registered_model_id = model_id
                     values = validated_values(SPECS[ModelVersion], vnode.entity)
-                    version_id: str | None = str(store.insert_row(conn, SPECS[ModelVersion], values))
+                    version_id: str | None = str(
+                        store.insert_row(conn, SPECS[ModelVersion], values))
                     result.created.append(vnode.key)
                 else:
                     version_id = vnode.existing.id

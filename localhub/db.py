@@ -49,7 +49,7 @@ def translate_error(exc: sqlite3.Error, path: str) -> DatabaseError:
             "point --db / LOCALHUB_DB at another file",
             path=path,
         )
-    if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text:
+    if any(word in text for word in ("readonly", "read-only", "unable to open", "permission")):
         return DatabasePermissionError(
             f"cannot write {path} ({exc}); check that the file and its folder are writable, "
             "or choose another location with --db / LOCALHUB_DB",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, NamedTuple, NoReturn, Union
+from typing import ClassVar, NamedTuple, NoReturn
 
 from localhub.errors import FilterQueryError
 
@@ -38,7 +38,7 @@ _SUFFIX_TOKEN = re.compile(r"\.[A-Za-z0-9_]*")
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
-Value = Union[str, int, float, bool]
+Value = str | int | float | bool
 """A literal: bool is checked before int wherever both matter."""
 
 

@@ -283,7 +283,8 @@ class SQLiteStore:
         order_sql = (
             f"t.id {direction}" if column == "id" else f"t.{column} {direction}, t.id {direction}"
         )
-        sql = f"SELECT * FROM {table} AS t WHERE {' AND '.join(clauses) or '1'} ORDER BY {order_sql}"
+        where = " AND ".join(clauses) or "1"
+        sql = f"SELECT * FROM {table} AS t WHERE {where} ORDER BY {order_sql}"
         limit = page_size if page_size and page_size > 0 else None
         if limit is not None:
             limit = min(limit, _MAX_PAGE)  # any larger page is "everything" for SQLite
@@ -642,7 +643,8 @@ class SQLiteStore:
         out = [(table, str(row["uid"]))]
         if table == "contexts":
             if row["kind"] == RegisteredModel.kind:
-                for child in conn.execute("SELECT id FROM contexts WHERE kind = ? AND parent_id = ?",
+                for child in conn.execute(
+                        "SELECT id FROM contexts WHERE kind = ? AND parent_id = ?",
                                           (ModelVersion.kind, row_id)).fetchall():
                     out.extend(self._subtree(conn, "contexts", child[0]))
             elif row["kind"] == ModelVersion.kind:

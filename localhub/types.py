@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar, Union
+from typing import ClassVar
 
 __all__ = [
     "SupportedTypes",
@@ -47,7 +47,7 @@ class StructValue(str):
     __slots__ = ()
 
 
-SupportedTypes = Union[bool, int, float, str]
+SupportedTypes = bool | int | float | str
 
 
 class RegisteredModelState(str, Enum):

@@ -104,11 +104,13 @@ def _cell(value: Any) -> dict[str, Any]:
 
     from .snapshot import snapshot as snap_of
 
-    cell: dict[str, Any] = snap_of(RegisteredModel(name="x", custom_properties={"k": value}))[CP]["k"]
+    model = RegisteredModel(name="x", custom_properties={"k": value})
+    cell: dict[str, Any] = snap_of(model)[CP]["k"]
     return cell
 
 
-def resolve(store: SQLiteStore, conflict_id: int, choice: str, value: Any = None) -> Conflict:
+def resolve(  # noqa: C901 - one decision table over the conflict kinds
+        store: SQLiteStore, conflict_id: int, choice: str, value: Any = None) -> Conflict:
     """Resolve a conflict.
 
     * ``ours``: the local values are queued and pushed over the remote's on the next sync.

@@ -61,23 +61,23 @@ def merge(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -
     for name in sorted(set(base) | set(local) | set(remote)):
         if name == CP:
             continue
-        b, l, r = base.get(name), local.get(name), remote.get(name)
-        to_remote[name], to_local[name], conflict = _pick(b, l, r)
+        b, lo, r = base.get(name), local.get(name), remote.get(name)
+        to_remote[name], to_local[name], conflict = _pick(b, lo, r)
         if conflict:
-            conflicts[name] = (b, l, r)
+            conflicts[name] = (b, lo, r)
     if CP in base or CP in local or CP in remote:
         bp, lp, rp = base.get(CP) or {}, local.get(CP) or {}, remote.get(CP) or {}
         rmap: dict[str, Any] = {}
         lmap: dict[str, Any] = {}
         for key in sorted(set(bp) | set(lp) | set(rp)):
-            b, l, r = bp.get(key, ABSENT), lp.get(key, ABSENT), rp.get(key, ABSENT)
-            rv, lv, conflict = _pick(b, l, r)
+            b, lo, r = bp.get(key, ABSENT), lp.get(key, ABSENT), rp.get(key, ABSENT)
+            rv, lv, conflict = _pick(b, lo, r)
             if rv is not ABSENT:
                 rmap[key] = rv
             if lv is not ABSENT:
                 lmap[key] = lv
             if conflict:
-                conflicts[f"{CP}.{key}"] = (b, l, r)
+                conflicts[f"{CP}.{key}"] = (b, lo, r)
         to_remote[CP] = rmap
         to_local[CP] = lmap
     return Merge(to_remote, to_local, conflicts)

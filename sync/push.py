@@ -10,7 +10,8 @@ Batching (fewer durable commits per op): the engine hands ops over in windows
 (:meth:`Pusher.windows`); the creates of a window are marked attempted in ONE commit before any
 of them is sent, and the acknowledgements of plain creates (link + outbox ack) are committed
 together at the end of the window, after :data:`ACK_SECONDS`, or before a child needs its
-parent's link (updates are acknowledged one by one, as before). A crash in between leaves markers without links: the rerun looks those
+parent's link (updates are acknowledged one by one). A crash in between leaves markers without
+links: the rerun looks those
 entities up and adopts what the remote has, or POSTs what it lacks, as after any interrupted
 create. At the end of a window, markers of creates that were never sent are removed again, so
 a run that ends normally leaves the same state as one op at a time would.

@@ -23,7 +23,6 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # serve_process
 
 CACHE = Path(os.environ.get("LOCALHUB_BENCH_CACHE", Path.home() / ".cache" / "localhub-bench"))
 MLFLOW_VENV = CACHE / "mlflow-venv"
@@ -45,7 +44,8 @@ def machine_note() -> str:
     except OSError:
         load = (float("nan"),) * 3
     return (f"python {platform.python_version()}, {os.cpu_count()} cpus, load average "
-            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start, {time.strftime('%Y-%m-%d %H:%M')}")
+            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start, "
+            f"{time.strftime('%Y-%m-%d %H:%M')}")
 
 
 def fmt(value: Any) -> str:
@@ -72,10 +72,10 @@ def table(title: str, rows: list[dict[str, Any]]) -> str:
     body = [[fmt(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(cols)]
     lines = [f"### {title}", "",
-             "| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths)) + " |",
+             "| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=False)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     for b in body:
-        lines.append("| " + " | ".join(v.ljust(w) for v, w in zip(b, widths)) + " |")
+        lines.append("| " + " | ".join(v.ljust(w) for v, w in zip(b, widths, strict=False)) + " |")
     return "\n".join(lines)
 
 
@@ -106,8 +106,9 @@ class Worker:
     """A long-lived worker subprocess speaking JSON lines (one command, one answer)."""
 
     def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        # cwd is the checkout, so ``python -m tests.bench...`` finds the tests package.
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env={**os.environ, **(env or {})})
+                                     text=True, env={**os.environ, **(env or {})}, cwd=ROOT)
 
     def call(self, **cmd: Any) -> Any:
         assert self.proc.stdin and self.proc.stdout
@@ -149,7 +150,8 @@ def serve_loop(handlers: dict[str, Any]) -> None:
 def count_requests(log_text: str) -> dict[str, int]:
     """Requests in a ``localhub serve`` access log, by method (health checks excluded)."""
     counts: dict[str, int] = {}
-    for m in re.finditer(r" (GET|POST|PATCH|PUT|DELETE) (\S+) \d{3} [\d.]+ms$", log_text, re.MULTILINE):
+    line = re.compile(r" (GET|POST|PATCH|PUT|DELETE) (\S+) \d{3} [\d.]+ms$", re.MULTILINE)
+    for m in line.finditer(log_text):
         if "/readyz/" in m.group(2):
             continue
         counts[m.group(1)] = counts.get(m.group(1), 0) + 1

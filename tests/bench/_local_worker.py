@@ -10,10 +10,8 @@ import os
 import random
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import peak_rss_mib, serve_loop
+from tests.bench._common import peak_rss_mib, serve_loop
 
 SIDE = sys.argv[1]
 PROPS = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}

@@ -1,7 +1,7 @@
 """Benchmark 2: cold start. ``import localhub`` and ``localhub models --json`` on a 1,000-model
 database, each a fresh process, vs MLflow's import plus client construction.
 
-    /tmp/dev/bin/python tests/bench/bench_coldstart.py [--quick] [--runs N] [--out FILE]
+    python -m tests.bench.bench_coldstart [--quick] [--runs N] [--out FILE]
 
 Each figure is the median wall time of N fresh subprocesses, run interleaved (ours, anchor,
 ours, anchor, ...). "Cold" means a fresh interpreter; the OS page cache is not dropped.
@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, emit, ensure_mlflow_venv, machine_note, median, verdict
+from tests.bench._common import CACHE, emit, ensure_mlflow_venv, machine_note, median, verdict
 
 MLFLOW_IMPORT = """
 import mlflow

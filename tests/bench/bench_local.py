@@ -1,6 +1,6 @@
 """Benchmark 1: local registry operations vs MLflow's model registry on SQLite.
 
-    /tmp/dev/bin/python tests/bench/bench_local.py [--quick] [--rounds N] [--out FILE]
+    python -m tests.bench.bench_local [--quick] [--rounds N] [--out FILE]
 
 Both sides run in worker subprocesses (MLflow in its own venv, created on first use under
 ~/.cache/localhub-bench/mlflow-venv), at equal durability (SQLite synchronous=FULL; ours in WAL
@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (
-    BENCH_DIR,
+from tests.bench._common import (
     Worker,
     emit,
     ensure_mlflow_venv,
@@ -28,7 +25,6 @@ from _common import (
     median,
     verdict,
 )
-
 
 BATCH = 100
 
@@ -45,9 +41,9 @@ def main() -> None:
     budget = 0.3 if args.quick else 1.5
     note = machine_note()
 
-    worker = str(BENCH_DIR / "_local_worker.py")
-    sides = {"ours": Worker([sys.executable, worker, "ours"]),
-             "mlflow": Worker([str(ensure_mlflow_venv()), worker, "mlflow"],
+    worker = ["-m", "tests.bench._local_worker"]
+    sides = {"ours": Worker([sys.executable, *worker, "ours"]),
+             "mlflow": Worker([str(ensure_mlflow_venv()), *worker, "mlflow"],
                                env={"MLFLOW_LOGGING_LEVEL": "WARNING"})}
     reg: dict[str, list[float]] = {"ours": [], "mlflow": []}
     # Ours again with ``client.batch()`` of BATCH registrations / updates per commit; MLflow
@@ -100,7 +96,7 @@ def main() -> None:
                 w.close()
 
     def ratio_up(o: list[float], m: list[float]) -> float:  # higher is better
-        return median([a / b for a, b in zip(o, m)])
+        return median([a / b for a, b in zip(o, m, strict=False)])
 
     def read_med(side: str, key: str) -> list[float]:
         return [x[key]["per_op"] for x in reads[side]]
@@ -128,7 +124,7 @@ def main() -> None:
                                 None)):
         ours = [x * (1e6 if key == "get" else 1e3) for x in read_med("ours", key)]
         anchor = [x * (1e6 if key == "get" else 1e3) for x in read_med("mlflow", key)]
-        ratio = median([b / a for a, b in zip(ours, anchor)])
+        ratio = median([b / a for a, b in zip(ours, anchor, strict=False)])
         limit = None if target is None else target * (1e6 if key == "get" else 1e3)
         rows.append({"metric": f"{label} at {n:,} versions", "ours": median(ours),
                      "anchor": median(anchor), "ratio": f"{ratio:.1f}x faster",

@@ -1,7 +1,7 @@
 """Benchmark 4: mirror a remote of 10,000 versions into an empty store, then an incremental
 pull with no remote change.
 
-    /tmp/dev/bin/python tests/bench/bench_pull.py [--quick] [--out FILE]
+    python -m tests.bench.bench_pull [--quick] [--out FILE]
 
 The remote is a ``localhub serve`` whose database is built directly with the store
 (100 models x 100 versions, each with its artifact and 3 properties: the same rows a push would
@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine_note, verdict
-from bench_push import PROPS, Server
+from tests.bench._common import emit, machine_note, verdict
+from tests.bench.bench_push import PROPS, Server
 
 
 def kind_of(line: str) -> str:
@@ -42,10 +40,9 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from localhub.sync import SyncEngine
-
     from localhub import SQLiteStore
     from localhub.remote import RemoteRegistry
+    from localhub.sync import SyncEngine
 
     models, versions = (100, 10) if args.quick else (100, 100)
     n = models * versions
@@ -87,7 +84,8 @@ def main() -> None:
     rows = [
         {"metric": f"mirror {n:,} versions ({models + 2 * n:,} entities) into an empty store, s",
          "ours": mirror_s, "target": "-", "met": "-"},
-        {"metric": "entities pulled / s", "ours": (models + 2 * n) / mirror_s, "target": "-", "met": "-"},
+        {"metric": "entities pulled / s", "ours": (models + 2 * n) / mirror_s, "target": "-",
+         "met": "-"},
         {"metric": "requests for the mirror", "ours": len(lines), "target": "-", "met": "-"},
         {"metric": "incremental pull, no change: wall time, s", "ours": incr_s, "target": "-",
          "met": "-"},

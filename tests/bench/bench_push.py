@@ -2,7 +2,7 @@
 official ``model_registry.ModelRegistry`` registering the same 1,000 against another fresh
 ``localhub serve``.
 
-    /tmp/dev/bin/python tests/bench/bench_push.py [--quick] [--rounds N] [--out FILE]
+    python -m tests.bench.bench_push [--quick] [--rounds N] [--out FILE]
 
 Requests are counted at the server from its access log (one line per request on stderr,
 health checks excluded). Each round starts two fresh servers; sides alternate first.
@@ -19,9 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import count_requests, emit, machine_note, median, verdict
-from serve_process import start_serve, stop
+from tests.bench._common import count_requests, emit, machine_note, median, verdict
+from tests.support.processes import start_serve, stop
 
 PROPS = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
 
@@ -60,9 +59,8 @@ class Server:
 
 
 def push(store, url: str) -> tuple[float, object]:
-    from localhub.sync import SyncEngine
-
     from localhub.remote import RemoteRegistry
+    from localhub.sync import SyncEngine
 
     remote = RemoteRegistry(url)
     start = time.perf_counter()
@@ -180,7 +178,7 @@ def main() -> None:
     n = len(pairs)
     ours_s = [x["seconds"] for x in res["ours"]]
     off_s = [x["seconds"] for x in res["official"]]
-    ratio = median([o / u for u, o in zip(ours_s, off_s)])
+    ratio = median([o / u for u, o in zip(ours_s, off_s, strict=False)])
     ours_req = median([x["requests"] / n for x in res["ours"]])
     off_req = median([x["requests"] / n for x in res["official"]])
     rows = [
@@ -192,10 +190,12 @@ def main() -> None:
         {"metric": "requests per registration (at the server)", "ours": ours_req,
          "anchor": off_req, "ratio": f"{off_req / ours_req:.1f}x fewer", "target": "-",
          "met": "-"},
-        {"metric": "requests per new model (model+version+artifact), per-run check excluded", "ours": b["ours_model"],
+        {"metric": "requests per new model (model+version+artifact), per-run check excluded",
+         "ours": b["ours_model"],
          "anchor": b["off_model"], "ratio": "-", "target": "<= 3",
          "met": verdict(b["ours_model"] <= 3)},
-        {"metric": "requests per new version of a synced model, per-run check excluded", "ours": b["ours_version"],
+        {"metric": "requests per new version of a synced model, per-run check excluded",
+         "ours": b["ours_version"],
          "anchor": b["off_version"], "ratio": "-", "target": "<= 2",
          "met": verdict(b["ours_version"] <= 2)},
     ]

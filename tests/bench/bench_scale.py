@@ -1,7 +1,7 @@
 """Benchmark 5: scale. A push of 100,000 queued operations (peak RSS of the pushing process),
 and local register / lookup rates at 100,000 versions vs at 1,000.
 
-    /tmp/dev/bin/python tests/bench/bench_scale.py [--quick] [--ops N] [--out FILE]
+    python -m tests.bench.bench_scale [--quick] [--ops N] [--out FILE]
 
 ``--quick`` uses 10,000 operations and 10,000 versions. The queue is built in one subprocess,
 pushed to a ``localhub serve`` by a second, fresh subprocess that reports its own peak RSS
@@ -23,8 +23,7 @@ import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine_note, median, verdict
+from tests.bench._common import emit, machine_note, median, verdict
 
 PER_MODEL = 100
 PROPS = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
@@ -147,7 +146,8 @@ def main() -> None:
                            ("lookup", "get_model_version by name / s")):
             s_val = median([x[key] for x in res["small"]])
             b_val = median([x[key] for x in res["big"]])
-            ratio = median([b[key] / s[key] for s, b in zip(res["small"], res["big"])])
+            pairs = zip(res["small"], res["big"], strict=False)
+            ratio = median([b[key] / s[key] for s, b in pairs])
             rows.append({"metric": f"{label}: at {versions_big:,} (ours) vs at "
                                    f"{small_models * PER_MODEL:,} (anchor column)",
                          "ours": b_val, "anchor": s_val, "ratio": f"{ratio:.2f}",

@@ -1,7 +1,7 @@
 """Benchmark 6: ``localhub serve`` throughput on loopback: get-by-id and list-one-page, with 1
 and 8 concurrent clients.
 
-    /tmp/dev/bin/python tests/bench/bench_serve.py [--quick] [--seconds S] [--out FILE]
+    python -m tests.bench.bench_serve [--quick] [--seconds S] [--out FILE]
 
 The load generator is Python threads, one ``requests.Session`` each (keep-alive), bounded by
 request count and time, against 127.0.0.1 only. The server holds 100 models x 10 versions.
@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import tempfile
 import threading
 import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine_note, median
+from tests.bench._common import emit, machine_note, median
 
 API = "/api/model_registry/v1"
 
@@ -78,9 +76,9 @@ def main() -> None:
     seconds = args.seconds or (1.5 if args.quick else 8.0)
     rounds = args.rounds or (1 if args.quick else 3)
     note = machine_note()
-    from bench_push import PROPS, Server
-
     from localhub import SQLiteStore
+
+    from tests.bench.bench_push import PROPS, Server
 
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp_s:
         tmp = Path(tmp_s)
@@ -103,7 +101,7 @@ def main() -> None:
         res: dict[tuple[str, int], list[dict]] = {}
         try:
             load(server.url, [f"{API}/model_versions/{ids[0]}"], 1, 0.5, 200)  # warm-up
-            for r in range(rounds):
+            for _ in range(rounds):
                 for case, paths in cases.items():
                     for clients in (1, 8):
                         res.setdefault((case, clients), []).append(

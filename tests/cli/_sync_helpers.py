@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from serve_process import start_serve, stop
+
+from tests.support.processes import start_serve, stop
 
 API = "/api/model_registry/v1"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from localhub.cli.main import main
 
+from localhub.cli.main import main
 from localhub.store import SQLiteStore
 
 Invoke = Callable[..., Result]

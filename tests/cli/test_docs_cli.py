@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 import pytest
+
 from localhub.cli.main import main
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from serve_process import start_serve, stop
-
 from ._sync_helpers import Server, server  # noqa: F401  (fixture)
 from .conftest import Invoke
+from tests.support.processes import start_serve, stop
 
 
 def test_reset_then_requeue_sends_everything_to_a_new_server(

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+
 from localhub.cli.main import main
 from localhub.cli.sync_loop import backoff_delay, parse_duration
-from localhub.sync.lock import SyncLock
-from serve_process import free_port
-
 from localhub.store import SQLiteStore
+from localhub.sync.lock import SyncLock
 
 from ._sync_helpers import Server, server  # noqa: F401  (fixture)
 from .conftest import Invoke
+from tests.support.processes import free_port
 
 
 def _run(db: Path, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -135,7 +135,7 @@ def test_unreachable_remote_exits_4_and_keeps_changes(invoke: Invoke) -> None:
 
 def test_auth_failure_exits_1_with_how_to_fix(invoke: Invoke, tmp_path: Path) -> None:
     """A remote requiring a token, a wrong token in the variable: exit 1, names the variable."""
-    from serve_process import start_serve, stop
+    from tests.support.processes import start_serve, stop
 
     proc, port = start_serve(tmp_path / "h", tmp_path / "r.db", tmp_path / "s.log",
                              extra=["--token-env", "SRV_TOKEN"], env={"SRV_TOKEN": "right"})

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from serve_process import free_port, stop
 
 from localhub.store import SQLiteStore
 
 from ._sync_helpers import Server, server  # noqa: F401  (fixture)
+from tests.support.processes import free_port, stop
 
 pytestmark = pytest.mark.slow
 

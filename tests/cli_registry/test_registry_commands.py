@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from localhub.cli.main import main
 from localhub import ModelRegistryClient
+from localhub.cli.main import main
 
 
 @pytest.fixture()

@@ -46,7 +46,7 @@ def test_four_processes_register_into_one_file(tmp_path: Path) -> None:
     time.sleep(0.5)  # let every interpreter finish importing
     go.touch()
     results = [proc.communicate(timeout=120) for proc in procs]
-    for p, (proc, (out, err)) in enumerate(zip(procs, results)):
+    for p, (proc, (out, err)) in enumerate(zip(procs, results, strict=False)):
         assert proc.returncode == 0, err
         assert err == ""
         assert out == f"done {p}\n"

@@ -105,7 +105,7 @@ def test_uncreatable_folder_is_permission_error(tmp_path: Path) -> None:
 
 
 def test_locked_database_raises_locked_error(tmp_path: Path) -> None:
-    """Another writer holding the lock past busy_timeout gives DatabaseLockedError; no half write."""
+    """A writer holding the lock past busy_timeout gives DatabaseLockedError; no half write."""
     path = tmp_path / "r.db"
     store = SQLiteStore(path, busy_timeout=0.2)
     registry = localhub.ModelRegistry("https://r.example.com", author="a", store=store)

@@ -42,7 +42,7 @@ def assert_same_signature(official: Callable[..., Any], ours: Callable[..., Any]
     theirs = list(inspect.signature(official).parameters.values())
     mine = list(inspect.signature(ours).parameters.values())
     assert len(mine) >= len(theirs), f"{ours.__qualname__} lacks parameters"
-    for want, got in zip(theirs, mine):
+    for want, got in zip(theirs, mine, strict=False):
         assert (got.name, got.kind, got.default) == (want.name, want.kind, want.default), (
             f"{ours.__qualname__}: {got} differs from official {want}")
     for extra in mine[len(theirs):]:
@@ -105,7 +105,7 @@ def test_types_are_a_superset_of_the_official_types(ours: type, theirs: Any) -> 
 def test_state_enums_match(ours: Any, theirs: Any) -> None:
     """State enums have the same members, values, and str() rendering as the official ones."""
     assert [(m.name, m.value) for m in ours] == [(m.name, m.value) for m in theirs]
-    for mine, official in zip(ours, theirs):
+    for mine, official in zip(ours, theirs, strict=False):
         assert f"{mine}" == f"{official}"
         assert mine == official.value
 

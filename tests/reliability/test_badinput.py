@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from soak_badinput import (
+
+from localhub import ModelRegistryClient
+
+from tests.soak.soak_badinput import (
     SPEC,
     delta,
     mentions,
@@ -15,8 +18,6 @@ from soak_badinput import (
     unclear_reason,
     unexpected,
 )
-
-from localhub import ModelRegistryClient
 
 
 @pytest.mark.slow

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-import soak_devices as soak
-from _soak import Stack
-from localhub.sync.state import Ledger
 
 from localhub.remote import RemoteRegistry
+from localhub.sync.state import Ledger
 from localhub.types import RegisteredModel
+
+from tests.soak import soak_devices as soak
+from tests.soak._soak import Stack
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from soak_faults import FAULT_KINDS, run
+
+from tests.soak.soak_faults import FAULT_KINDS, run
 
 
 @pytest.mark.slow

@@ -4,7 +4,8 @@ of a push, at each step of a registration, and of a local registration loop."""
 from __future__ import annotations
 
 import pytest
-from soak_kill import POST_PATHS, run
+
+from tests.soak.soak_kill import POST_PATHS, run
 
 
 @pytest.mark.slow

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from localhub.cli import main as cli_main
 
 from localhub import (
     InvalidInputError,
@@ -22,6 +21,7 @@ from localhub import (
     ModelVersion,
     RegisteredModel,
 )
+from localhub.cli import main as cli_main
 from localhub.server.http import ApiError, Ctx
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from _soak import Stack
-from localhub.sync import SyncEngine, list_conflicts, resolve
 
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, list_conflicts, resolve
 from localhub.types import ModelVersion, RegisteredModel
+
+from tests.soak._soak import Stack
 
 
 @pytest.fixture

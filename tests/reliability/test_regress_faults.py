@@ -10,11 +10,11 @@ sync/engine.py: the pull's retry budget is spent by faults spread over the whole
 
 from __future__ import annotations
 
-from _soak import Stack, content
-from localhub.sync import SyncEngine, SyncReport
-
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, SyncReport
+
+from tests.soak._soak import Stack, content
 
 N = 12
 VERSION_ARTIFACTS = "GET /api/model_registry/v1/model_versions/"

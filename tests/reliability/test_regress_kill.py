@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 import requests
-from _soak import Stack, compare, content
-from localhub.sync import SyncEngine, SyncReport, list_conflicts
 
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, SyncReport, list_conflicts
+
+from tests.soak._soak import Stack, compare, content
 
 ENTITIES = ["registered_models", "model_versions", "artifacts"]
 

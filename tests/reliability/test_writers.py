@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from soak_writers import run
+
+from tests.soak.soak_writers import run
 
 pytestmark = pytest.mark.slow
 

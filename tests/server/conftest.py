@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serve_process import start_serve, stop
+
+from tests.support.processes import start_serve, stop
 
 API = "/api/model_registry/v1"
 TOKEN = "s3cret-token-for-tests"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
+
 from localhub.cli.main import main
 from localhub.cli.serve import _is_loopback
 

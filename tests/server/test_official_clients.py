@@ -1,4 +1,4 @@
-"""The official Python clients (model-registry 0.3.18 and kubeflow.hub) against ``localhub serve``."""
+"""The official Python clients (model-registry 0.3.18, kubeflow.hub) against ``localhub serve``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from .conftest import TOKEN, Server
 model_registry = pytest.importorskip("model_registry")
 hub = pytest.importorskip("kubeflow.hub")
 
-from model_registry.exceptions import StoreError
-from model_registry.types import (
+from model_registry.exceptions import StoreError  # noqa: E402
+from model_registry.types import (  # noqa: E402
     ModelVersionState,
     RegisteredModelState,
 )

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 import requests
-from official_spec import SPEC, load_spec
 
 from .conftest import Server
+from tests.support.official_spec import SPEC, load_spec
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, Phase, settings
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
+from schemathesis.checks import not_a_server_error, response_schema_conformance  # noqa: E402
 
 #: Wall-clock budget for the whole property run (checked per example).
 BUDGET_SECONDS = 80.0
@@ -65,7 +65,8 @@ def seeded(shared: Server) -> Server:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
 def test_conforms_to_spec(case: Any, seeded: Server) -> None:
     """No 5xx, JSON error bodies, and responses that match the spec's schemas."""

@@ -1,7 +1,7 @@
 """Shared parts of the reliability soaks: real processes, content comparison, the result line.
 
 Every soak starts a real ``localhub serve`` as the remote (and, where faults are wanted, the
-fault proxy from ``tests/sync/faultproxy.py`` in front of it), drives local stores and
+fault proxy from ``tests/support/faultproxy.py`` in front of it), drives local stores and
 ``localhub`` processes against it, then compares what the remote holds with what it should.
 Each soak prints one line::
 
@@ -23,16 +23,10 @@ from typing import Any
 
 import requests
 
-TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
+from localhub.store import SQLiteStore
+from localhub.types import ModelVersion, RegisteredModel
 
-from serve_process import free_port, start_serve, stop, wait_healthy  # noqa: E402
-
-from localhub.store import SQLiteStore  # noqa: E402
-from localhub.types import ModelVersion, RegisteredModel  # noqa: E402
-
-FAULTPROXY = TESTS / "sync" / "faultproxy.py"
+from tests.support.processes import FAULTPROXY, free_port, start_serve, stop, wait_healthy
 
 __all__ = ["Stack", "Tally", "content", "compare", "duplicates_in", "localhub_cmd"]
 

@@ -26,9 +26,9 @@ failed sync may record its attempt).
 
 Run from the repository root::
 
-    /tmp/dev/bin/python tests/soak/soak_badinput.py            # full: ~7,000 cases, ~4 min
-    /tmp/dev/bin/python tests/soak/soak_badinput.py --quick    # ~600 cases, ~20 s
-    /tmp/dev/bin/python tests/soak/soak_badinput.py --api 500 --cli 0 --serve 0 --seed 3
+    python -m tests.soak.soak_badinput            # full: ~7,000 cases, ~4 min
+    python -m tests.soak.soak_badinput --quick    # ~600 cases, ~20 s
+    python -m tests.soak.soak_badinput --api 500 --cli 0 --serve 0 --seed 3
 
 The result line ``badinput: runs=N converged=N duplicates=N lost=N silent_overwrites=N``:
 
@@ -72,8 +72,6 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from _soak import Stack, Tally, finish, natural_key_duplicates
-from official_spec import SPEC, load_spec
 
 from localhub import (
     LocalHubError,
@@ -86,6 +84,9 @@ from localhub import (
     StructValue,
 )
 from localhub.types import Artifact
+
+from tests.soak._soak import Stack, Tally, finish, natural_key_duplicates
+from tests.support.official_spec import SPEC, load_spec
 
 NAME = "badinput"
 API = "/api/model_registry/v1"

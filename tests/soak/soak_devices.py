@@ -39,9 +39,9 @@ devices sync until quiet, and A, B and the remote must hold the same content.
 
 Run::
 
-    /tmp/dev/bin/python tests/soak/soak_devices.py              # 20 seeds x 100 steps
-    /tmp/dev/bin/python tests/soak/soak_devices.py --quick      # 3 seeds x 25 steps
-    /tmp/dev/bin/python tests/soak/soak_devices.py --runs 5 --steps 200 --seed 7 -v
+    python -m tests.soak.soak_devices              # 20 seeds x 100 steps
+    python -m tests.soak.soak_devices --quick      # 3 seeds x 25 steps
+    python -m tests.soak.soak_devices --runs 5 --steps 200 --seed 7 -v
 
 Figures of the line ``devices: runs=N converged=N duplicates=N lost=N silent_overwrites=N``:
 
@@ -72,11 +72,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from _soak import Stack, Tally, duplicates_in, finish, localhub_cmd
-from localhub.sync import Conflict, SyncEngine, list_conflicts, resolve
 
 from localhub.codec import decode_properties
 from localhub.store import SQLiteStore
+from localhub.sync import Conflict, SyncEngine, list_conflicts, resolve
 from localhub.types import (
     ArtifactState,
     ModelVersion,
@@ -84,6 +83,8 @@ from localhub.types import (
     RegisteredModel,
     RegisteredModelState,
 )
+
+from tests.soak._soak import Stack, Tally, duplicates_in, finish, localhub_cmd
 
 NAME = "devices"
 API = "/api/model_registry/v1"

@@ -1,8 +1,8 @@
 """Fault proxy soak: push, pull and remote-side changes through a link that fails 20% of calls.
 
-    /tmp/dev/bin/python tests/soak/soak_faults.py            # 3 seeds of 1,000 operations
-    /tmp/dev/bin/python tests/soak/soak_faults.py --quick    # 1 seed of 150 ops (as in CI)
-    /tmp/dev/bin/python tests/soak/soak_faults.py --runs 1 --ops 500 --seed 7
+    python -m tests.soak.soak_faults            # 3 seeds of 1,000 operations
+    python -m tests.soak.soak_faults --quick    # 1 seed of 150 ops (as in CI)
+    python -m tests.soak.soak_faults --runs 1 --ops 500 --seed 7
 
 One run (one seed) starts a real ``localhub serve`` with the fault proxy in front of it, in
 random mode: ``fault_rate`` of the requests (20%) get a fault drawn from every kind the proxy
@@ -41,13 +41,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from _soak import Stack, Tally, compare, content, duplicates_in, finish
-from localhub.sync import SyncEngine, SyncReport
-from localhub.sync.plan import build_plan
-
 from localhub.errors import LocalHubError
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, SyncReport
+from localhub.sync.plan import build_plan
 from localhub.types import (
     ArtifactState,
     ModelArtifact,
@@ -55,6 +53,8 @@ from localhub.types import (
     ModelVersionState,
     RegisteredModel,
 )
+
+from tests.soak._soak import Stack, Tally, compare, content, duplicates_in, finish
 
 #: How the proxy logs each fault kind (the kinds are the proxy's default list).
 FAULT_LOG = {"refused": "refuse", "reset": "reset", "timeout": "timeout", "dropped": "drop",

@@ -42,7 +42,7 @@ Figures of the line ``kill: runs=N converged=N duplicates=N lost=N silent_overwr
 
 Run from the repo root (about 5 minutes for the full run; ``--quick`` takes ~20 s)::
 
-    /tmp/dev/bin/python tests/soak/soak_kill.py [--quick] [--runs 50] [--ops 300] [--seed 1]
+    python -m tests.soak.soak_kill [--quick] [--runs 50] [--ops 300] [--seed 1]
 
 ``--edits N`` makes N local updates after each kill of a random run (the user goes on working
 between a crash and the next sync; off by default, as in the issue).
@@ -67,11 +67,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _soak import Stack, Tally, compare, content, finish, localhub_cmd
-from localhub.sync import SyncEngine, SyncReport, list_conflicts, sync_status
-
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, SyncReport, list_conflicts, sync_status
 from localhub.types import (
     ArtifactState,
     ModelArtifact,
@@ -80,6 +78,8 @@ from localhub.types import (
     RegisteredModel,
     RegisteredModelState,
 )
+
+from tests.soak._soak import Stack, Tally, compare, content, finish, localhub_cmd
 
 SYNC_SCRIPT = (
     "import sys\n"
@@ -307,8 +307,9 @@ def _sync_cmd(stack: Stack, db: str, *, cli: bool, pull: bool = True) -> list[st
     return [sys.executable, "-c", SYNC_SCRIPT, db, stack.url, "1" if pull else "0"]
 
 
-def _random_run(index: int, rng: random.Random, ops: int, max_kills: int, edits: int,
-                cli: bool, tally: KillTally, keep: bool) -> Outcome:
+def _random_run(  # noqa: C901 - one scripted run, read top-down
+        index: int, rng: random.Random, ops: int, max_kills: int, edits: int,
+        cli: bool, tally: KillTally, keep: bool) -> Outcome:
     out = Outcome()
     with Stack() as stack:
         store = stack.store("local")
@@ -464,7 +465,7 @@ def _step_case(stack: Stack, n: int, method: str, nth: int, phase: str,
             edits = (("description", "edited after the kill"),
                      ("custom_properties", {"k": 3, "added": "edited"}),
                      ("uri", f"s3://bucket/{prefix}edited"))
-            for entity, (name, value) in zip((rm, mv, art), edits):
+            for entity, (name, value) in zip((rm, mv, art), edits, strict=False):
                 fresh = store.get(type(entity), entity.id or "")
                 assert fresh is not None
                 setattr(fresh, name, value)

@@ -12,9 +12,9 @@ to local and stable), stopped with SIGTERM, and the outcome checked.
 
 Run it from the repository root::
 
-    /tmp/dev/bin/python tests/soak/soak_writers.py            # 3 runs of 60 s of writing
-    /tmp/dev/bin/python tests/soak/soak_writers.py --quick    # 1 run of 15 s
-    /tmp/dev/bin/python tests/soak/soak_writers.py --runs 5 --seconds 120 --writers 6 --seed 7
+    python -m tests.soak.soak_writers            # 3 runs of 60 s of writing
+    python -m tests.soak.soak_writers --quick    # 1 run of 15 s
+    python -m tests.soak.soak_writers --runs 5 --seconds 120 --writers 6 --seed 7
 
 Figures of the result line:
 
@@ -53,8 +53,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, cast
 
-from _soak import Stack, Tally, compare, content, duplicates_in, finish, localhub_cmd
-
 from localhub import ModelRegistryClient, SQLiteStore
 from localhub.types import (
     ArtifactState,
@@ -66,8 +64,10 @@ from localhub.types import (
     SupportedTypes,
 )
 
+from tests.soak._soak import Stack, Tally, compare, content, duplicates_in, finish, localhub_cmd
+
 NAME = "writers"
-HERE = Path(__file__).resolve()
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: ``-m tests.soak...`` from there
 
 #: The content fields of each kind, in the order of ``_soak.content``'s tuples.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -485,9 +485,10 @@ def _exit_code(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
         return None
 
 
-def run_once(tally: Tally, *, run: int, seconds: float, writers: int, models: int,
-             pause: float, seed: int, every: str, catch_up: float, keep: bool,
-             stats: dict[str, int]) -> None:
+def run_once(  # noqa: C901 - one scripted run, read top-down
+        tally: Tally, *, run: int, seconds: float, writers: int, models: int,
+        pause: float, seed: int, every: str, catch_up: float, keep: bool,
+        stats: dict[str, int]) -> None:
     """One run: loop + writers + checks; adds its figures to ``tally``."""
     notes: list[str] = []
     with Stack(keep=keep) as stack:
@@ -509,11 +510,11 @@ def run_once(tally: Tally, *, run: int, seconds: float, writers: int, models: in
             for i in range(writers):
                 with open(werrs[i], "wb") as err:
                     procs.append(subprocess.Popen(
-                        [sys.executable, str(HERE), "writer", "--db", str(db),
+                        [sys.executable, "-m", "tests.soak.soak_writers", "writer", "--db", str(db),
                          "--url", stack.url, "--index", str(i), "--seed", str(seed + run),
                          "--seconds", str(seconds), "--pause", str(pause),
                          "--models", str(models), "--log", str(logs[i])],
-                        stdout=subprocess.DEVNULL, stderr=err, env=stack.env))
+                        stdout=subprocess.DEVNULL, stderr=err, env=stack.env, cwd=ROOT))
             codes = [_exit_code(p, seconds + 120) for p in procs]
             writing_done = time.monotonic()
             runs_while_writing = len(_loop_runs(loop_out)) - runs_before

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 import requests
-from localhub.sync import SyncEngine, SyncReport
-from serve_process import free_port, start_serve, stop, wait_healthy
 
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, SyncReport
+
+from tests.support.processes import FAULTPROXY, free_port, start_serve, stop, wait_healthy
 
 HERE = Path(__file__).parent
 
@@ -66,7 +67,7 @@ def proxy(server: Server, tmp_path: Path) -> Iterator[Proxy]:
     port = free_port()
     log = tmp_path / "proxy.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(HERE / "faultproxy.py"), "--target",
+        proc = subprocess.Popen([sys.executable, str(FAULTPROXY), "--target",
                                  server.url, "--port", str(port)], stdout=out,
                                 stderr=subprocess.STDOUT)
     p = Proxy(proc, port)

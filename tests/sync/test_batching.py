@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 import requests
-from localhub.sync import SyncEngine
-from localhub.sync.pull import APPLY_BATCH
-from localhub.sync.push import WINDOWS
 
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine
+from localhub.sync.pull import APPLY_BATCH
+from localhub.sync.push import WINDOWS
 from localhub.types import Artifact, ModelVersion, RegisteredModel
 
 from .conftest import Env

@@ -6,9 +6,9 @@ import sqlite3
 from typing import Any
 
 import pytest
-from localhub.sync import list_conflicts, resolve
 
 from localhub.store import SQLiteStore
+from localhub.sync import list_conflicts, resolve
 from localhub.types import ModelVersion, RegisteredModel
 
 from .conftest import Env

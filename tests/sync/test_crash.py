@@ -9,10 +9,10 @@ import sys
 import time
 
 import pytest
-from localhub.sync.lock import SyncLock
 
 from localhub.errors import SyncLockedError
 from localhub.store import SQLiteStore
+from localhub.sync.lock import SyncLock
 from localhub.types import Artifact, ModelVersion, RegisteredModel
 
 from .conftest import Env
@@ -60,7 +60,7 @@ def test_kill_9_during_push_then_rerun(env: Env) -> None:
         left.append(_queued(a))
     # Killed mid-push four times: each run made progress and left work behind.
     assert kills == 4, left
-    assert all(x > y > 0 for x, y in zip(left, left[1:])), left
+    assert all(x > y > 0 for x, y in zip(left, left[1:], strict=False)), left
     report = env.sync("a", direct=True)
     assert report.remaining == 0 and report.conflicts == 0 and report.set_aside == 0
     assert a.pending() == []

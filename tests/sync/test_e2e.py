@@ -115,7 +115,7 @@ def test_bearer_token(tmp_path: Any) -> None:
 
     from localhub.errors import RemoteAuthError
 
-    from serve_process import free_port, stop, wait_healthy
+    from tests.support.processes import free_port, stop, wait_healthy
 
     port = free_port()
     log = tmp_path / "serve.log"

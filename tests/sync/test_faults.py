@@ -74,11 +74,10 @@ def test_503_and_429_retry_after_are_honoured(env: Env) -> None:
 def test_unreachable_keeps_queue(env: Env, tmp_path: object) -> None:
     a = env.store("a")
     a.register_model("m", "s3://m/1", version="v1")
+    from localhub.remote import RemoteRegistry
     from localhub.sync import SyncEngine
 
-    from localhub.remote import RemoteRegistry
-
-    from serve_process import free_port
+    from tests.support.processes import free_port
 
     dead = RemoteRegistry(f"http://127.0.0.1:{free_port()}")
     sleeps: list[float] = []

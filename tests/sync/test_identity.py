@@ -6,15 +6,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from localhub.sync import SyncEngine, reset_remote, sync_status
-from serve_process import free_port, stop
 
 from localhub.errors import RemoteIdentityError, SyncUpstreamError
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, reset_remote, sync_status
 from localhub.types import ModelArtifact, RegisteredModel
 
 from .conftest import Env, start_serve_on
+from tests.support.processes import free_port, stop
 
 
 def _sync(store: SQLiteStore, url: str, **run: bool):  # type: ignore[no-untyped-def]

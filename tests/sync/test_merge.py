@@ -6,6 +6,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from localhub.sync.merge import CP, merge
 
 FIELDS = ["description", "owner", "state"]
@@ -65,8 +66,8 @@ def test_every_value_comes_from_a_side_and_conflicts_are_exact(
             assert m.to_remote[name] == m.to_local[name] in (local[name], remote[name])
     keys = set(base[CP]) | set(local[CP]) | set(remote[CP])
     for key in keys:
-        b, l, r = (s[CP].get(key) for s in (base, local, remote))
-        changed_both = l != b and r != b and l != r
+        b, lo, r = (s[CP].get(key) for s in (base, local, remote))
+        changed_both = lo != b and r != b and lo != r
         assert (f"{CP}.{key}" in m.conflicts) == changed_both
         if not changed_both:
             assert m.to_remote[CP].get(key) == m.to_local[CP].get(key)

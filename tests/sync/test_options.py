@@ -6,11 +6,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from localhub.sync import SyncEngine, sync_status
-
 from localhub import ModelRegistryClient
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, sync_status
 from localhub.types import Artifact, ModelArtifact, ModelVersion, RegisteredModel
 
 from .conftest import Env

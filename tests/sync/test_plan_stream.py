@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from localhub.store import SQLiteStore
 from localhub.sync.plan import (
     RANK,
     Op,
@@ -25,8 +27,6 @@ from localhub.sync.plan import (
     plan_bound,
     queued_entities,
 )
-
-from localhub.store import SQLiteStore
 from localhub.types import ModelVersion, RegisteredModel, ServingEnvironment
 
 

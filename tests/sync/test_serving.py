@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from localhub.sync import list_conflicts, resolve
-
 from localhub.types import ServingEnvironment
 
 from .conftest import Env

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
-from localhub.sync import SyncEngine, list_conflicts
-from serve_process import start_serve, stop
 
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine, list_conflicts
 from localhub.types import ModelVersion, ModelVersionState, RegisteredModel
 
 from .test_two_stores import _check
+from tests.support.processes import start_serve, stop
 
 STORES = st.sampled_from(["a", "b"])
 MODELS = st.sampled_from(["m0", "m1", "m2"])

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localhub.sync import RegistryStore
 
 from localhub.errors import DuplicateError
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import RegistryStore
 from localhub.types import (
     Artifact,
     DocArtifact,

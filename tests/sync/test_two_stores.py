@@ -7,11 +7,11 @@ import random
 from typing import Any
 
 import pytest
-from localhub.sync import list_conflicts
-from localhub.sync.snapshot import snapshot
 
 from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import list_conflicts
+from localhub.sync.snapshot import snapshot
 from localhub.types import Artifact, ModelVersion, ModelVersionState, RegisteredModel
 
 from .conftest import Env

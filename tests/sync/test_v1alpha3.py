@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from localhub.sync import SyncEngine
-
 from localhub.remote import API_V1ALPHA3, RemoteRegistry
 from localhub.store import SQLiteStore
+from localhub.sync import SyncEngine
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
 from .conftest import Env

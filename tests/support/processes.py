@@ -11,7 +11,10 @@ from pathlib import Path
 
 import requests
 
-__all__ = ["free_port", "start_serve", "stop", "wait_healthy"]
+__all__ = ["FAULTPROXY", "free_port", "start_serve", "stop", "wait_healthy"]
+
+#: The fault proxy script, started as its own process.
+FAULTPROXY = Path(__file__).with_name("faultproxy.py")
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 __all__ = ["SPEC", "load_spec"]
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "reference" / \
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "reference" / \
     "model-registry.openapi.yaml"
 
 

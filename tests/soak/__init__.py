@@ -1,0 +1,1 @@
+"""Long reliability soaks, run by hand: python -m tests.soak.soak_NAME."""

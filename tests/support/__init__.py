@@ -1,0 +1,1 @@
+"""Helpers the tests share: real serve and proxy processes, the official spec."""
