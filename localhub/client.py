@@ -6,12 +6,15 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NotFoundError
 from .registry import ModelRegistry
 from .store import PendingChange, SQLiteStore
 from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
+
+if TYPE_CHECKING:  # the sync engine loads on the first sync() call, not at import
+    from .sync.engine import Policy, SyncReport
 
 __all__ = ["ModelRegistryClient", "StorageConfig"]
 
@@ -196,12 +199,12 @@ class ModelRegistryClient:
         return self._registry.pending()
 
     def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
-             on_conflict: str = "manual", dry_run: bool = False, token: str | None = None,
+             on_conflict: Policy = "manual", dry_run: bool = False, token: str | None = None,
              models: Sequence[str] | None = None,
              uri_map: Sequence[tuple[str, str]] | None = None,
              verify: bool | str | None = None,
              progress: Callable[[str, int, int], None] | None = None,
-             **engine_options: Any) -> Any:
+             **engine_options: Any) -> SyncReport:
         """Push queued changes and pull remote ones; returns a ``localhub.sync.SyncReport``.
 
         ``remote`` defaults to ``base_url``; ``token`` to ``user_token`` (never stored);

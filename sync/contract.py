@@ -35,7 +35,7 @@ class RegistryStore(Protocol):
     def list(self, cls: type[T], *, parent_id: str | int | None = None,
              filter_query: str | None = None, order_by: str | None = None,
              sort_order: str | None = None, page_size: int | None = None,
-             page_token: str | None = None) -> Page:
+             page_token: str | None = None) -> Page[T]:
         """One page (``next_page_token`` to go on); no ``page_size``: every entity."""
         ...
 

@@ -9,8 +9,10 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point LOCALHUB_HOME at a fresh folder and clear LOCALHUB_DB."""
+    """Point LOCALHUB_HOME at a fresh folder; clear LOCALHUB_DB and the terminal's size and
+    colour settings (a runner may set COLUMNS), so output is as when piped."""
     home = tmp_path / "home"
     monkeypatch.setenv("LOCALHUB_HOME", str(home))
-    monkeypatch.delenv("LOCALHUB_DB", raising=False)
+    for name in ("LOCALHUB_DB", "LOCALHUB_REMOTE", "COLUMNS", "LINES", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
     return home

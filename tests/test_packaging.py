@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -13,11 +14,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: What a build of a copy of the tree leaves out: environments, caches, earlier builds.
+_NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
+                                     "__pycache__", ".*_cache", ".hypothesis", "node_modules")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the project's wheel once."""
+    """Build the project's wheel once, from a copy: a build writes build/ and egg-info into
+    the folder it builds, and the working tree must stay as it is."""
+    source = tmp_path_factory.mktemp("src") / "localhub"
+    shutil.copytree(ROOT, source, ignore=_NOT_SOURCE, symlinks=True)
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(source)],
                    check=True, capture_output=True, timeout=600)
     (built,) = out.glob("localhub-*.whl")
     return built

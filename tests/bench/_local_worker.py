@@ -10,11 +10,12 @@ import os
 import random
 import sys
 import time
+from typing import Any
 
 from tests.bench._common import peak_rss_mib, serve_loop
 
 SIDE = sys.argv[1]
-PROPS = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
+PROPS: dict[str, Any] = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
 _SYNC = {"mode": "FULL"}  # synchronous for connections opened from now on (MLflow side)
 
 
@@ -35,9 +36,9 @@ class Ours:
     def __init__(self) -> None:
         from localhub import ModelRegistryClient, SQLiteStore
         self.Client, self.Store = ModelRegistryClient, SQLiteStore
-        self.clients: dict[str, object] = {}
+        self.clients: dict[str, Any] = {}
 
-    def open(self, db: str, sync: str = "FULL"):
+    def open(self, db: str, sync: Any = "FULL"):
         client = self.clients.get(db)
         if client is None:
             store = self.Store(db, synchronous=sync)

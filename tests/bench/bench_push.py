@@ -18,11 +18,12 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from tests.bench._common import count_requests, emit, machine_note, median, verdict
 from tests.support.processes import start_serve, stop
 
-PROPS = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
+PROPS: dict[str, Any] = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
 
 
 def _pairs(models: int, versions: int) -> list[tuple[str, str]]:

@@ -22,11 +22,12 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from tests.bench._common import emit, machine_note, median, verdict
 
 PER_MODEL = 100
-PROPS = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
+PROPS: dict[str, Any] = {"accuracy": 0.93, "epochs": 12, "framework": "torch"}
 
 CHILD_QUEUE = """
 import sys
@@ -78,7 +79,7 @@ def rates(store, models: int, start_v: int, n: int, rng: random.Random) -> dict:
 class Lookup:
     """A store with a by-name version lookup through the public client."""
 
-    def __init__(self, path: Path, sync: str = "FULL") -> None:
+    def __init__(self, path: Path, sync: Any = "FULL") -> None:
         from localhub import ModelRegistryClient, SQLiteStore
         self.store = SQLiteStore(path, synchronous=sync)
         self.client = ModelRegistryClient("http://127.0.0.1:9", store=self.store, author="b")
@@ -105,7 +106,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp_s:
         tmp = Path(tmp_s)
-        from bench_push import Server
+        from tests.bench.bench_push import Server
 
         # -- push of `ops` queued operations, RSS of the pushing process
         queued = int(subprocess.run([sys.executable, "-c", CHILD_QUEUE, str(tmp / "q.db"),

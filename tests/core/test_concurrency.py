@@ -6,7 +6,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from localhub.migrations import MIGRATIONS
@@ -22,6 +21,7 @@ WORKER = textwrap.dedent("""
 
     path, proc, count, models, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \\
         int(sys.argv[4]), Path(sys.argv[5])
+    print("ready", flush=True)
     while not go.exists():  # start together, so that even the first open (migration) races
         time.sleep(0.001)
     client = ModelRegistryClient("https://registry.example.com", author=f"p{proc}", path=path)
@@ -43,7 +43,8 @@ def test_four_processes_register_into_one_file(tmp_path: Path) -> None:
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for p in range(PROCESSES)
     ]
-    time.sleep(0.5)  # let every interpreter finish importing
+    for proc in procs:  # every interpreter has finished importing
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     go.touch()
     results = [proc.communicate(timeout=120) for proc in procs]
     for p, (proc, (out, err)) in enumerate(zip(procs, results, strict=False)):

@@ -204,7 +204,7 @@ def test_client_version_description_does_not_warn(client: ModelRegistryClient) -
 
 @pytest.mark.parametrize("value", [True, False, 0, 7, -999_999_999, 999_999_999, 0.5, -1e300,
                                    1.0, "", "text", "ünïcødé ✓"])
-def test_custom_property_round_trip(client: ModelRegistryClient, value: object) -> None:
+def test_custom_property_round_trip(client: ModelRegistryClient, value: Any) -> None:
     """bool, int, float and str metadata values come back with the same type and value."""
     client.register_model("m", "s3://x", version="v1", metadata={"k": value})
     props = client.get_model_version("m", "v1").custom_properties

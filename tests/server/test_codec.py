@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ from localhub.types import (
     StructValue,
 )
 
-PROPS = {"b": True, "i": -7, "f": 1.5, "s": "x", "st": StructValue('{"a":1}')}
+PROPS: dict[str, Any] = {"b": True, "i": -7, "f": 1.5, "s": "x", "st": StructValue('{"a":1}')}
 
 
 def test_to_json_shapes() -> None:
@@ -65,10 +66,10 @@ def test_to_json_shapes() -> None:
     InferenceService(id="6", registered_model_id="1", serving_environment_id="2",
                      runtime="r"),
 ])
-def test_round_trip(entity: object) -> None:
+def test_round_trip(entity: Any) -> None:
     """from_json(to_json(x)) == x for every entity family (Artifact dispatches on type)."""
     cls = type(entity)
-    assert from_json(cls, to_json(entity)) == entity  # type: ignore[arg-type]
+    assert from_json(cls, to_json(entity)) == entity
     if cls in ARTIFACT_TYPES.values():
         assert from_json(Artifact, to_json(entity)) == entity  # type: ignore[arg-type]
 

@@ -72,8 +72,8 @@ def test_list_parameter_errors(shared: Server, seeded: list[dict[str, Any]]) -> 
         r = requests.get(url, params=params, timeout=10)
         assert r.status_code == 400, params
         assert r.json()["code"] == "Bad Request"
-    first = requests.get(url, params={"pageSize": 2}, timeout=10).json()
-    empty = requests.get(url, params={"pageSize": 2, "nextPageToken": ""}, timeout=10).json()
+    first = requests.get(url, params={"pageSize": "2"}, timeout=10).json()
+    empty = requests.get(url, params={"pageSize": "2", "nextPageToken": ""}, timeout=10).json()
     assert first == empty and first["pageSize"] == 2 and first["size"] == 2
 
 

@@ -117,7 +117,7 @@ def test_pager_sees_every_item_once_in_order(server: Server, size: int | None) -
             seen = list(pager)
             ids = [m.id for m in seen]
             assert len(ids) == 5 and len(set(ids)) == 5
-            key = {"id": lambda m: int(m.id),
+            key: Any = {"id": lambda m: int(m.id),
                    "creation": lambda m: (int(m.create_time_since_epoch), int(m.id)),
                    "update": lambda m: (int(m.last_update_time_since_epoch), int(m.id))}[order]
             assert seen == sorted(seen, key=key, reverse=not ascending), (order, ascending)

@@ -39,7 +39,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from localhub.errors import LocalHubError
 from localhub.remote import RemoteRegistry
@@ -143,8 +143,8 @@ class _Syncer:
 
 def _queue(a: SQLiteStore, rng: random.Random, ops: int) -> None:
     """Queue about ``ops`` push operations on A (linked entities exist already)."""
-    models = cast("list[RegisteredModel]", a.list(RegisteredModel).items)
-    versions = cast("list[ModelVersion]", a.list(ModelVersion).items)
+    models = a.list(RegisteredModel).items
+    versions = a.list(ModelVersion).items
     arts = [art for mv in versions for art in a.version_artifacts(str(mv.id))]
     linked: list[Any] = [*models, *versions, *arts]
     rng.shuffle(linked)
@@ -197,14 +197,13 @@ def _edit_both_sides(stack: Stack, a: SQLiteStore, rng: random.Random, count: in
     remote_edits: list[tuple[tuple[str, ...], int, Any]] = []
     local_edits: list[tuple[tuple[str, ...], int, Any]] = []
     try:
-        picked = rng.sample(cast("list[RegisteredModel]", direct.list(RegisteredModel).items),
+        picked = rng.sample(direct.list(RegisteredModel).items,
                             count)
         for i, rm in enumerate(picked):
             rm.description = f"remote {seed}-{i}"
             direct.update(rm)
             remote_edits.append(((rm.name,), 0, rm.description))
-            mv = rng.choice(cast("list[ModelVersion]",
-                                 direct.list(ModelVersion, parent_id=rm.id).items))
+            mv = rng.choice(direct.list(ModelVersion, parent_id=rm.id).items)
             mv.custom_properties = {**(mv.custom_properties or {}), "r": i}
             direct.update(mv)
             remote_edits.append(((rm.name, mv.name), 3, ("cp", "r", i)))

@@ -29,7 +29,7 @@ from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine
 from localhub.sync.pull import APPLY_BATCH
 from localhub.sync.push import WINDOWS
-from localhub.types import Artifact, ModelVersion, RegisteredModel
+from localhub.types import Artifact, ModelArtifact, ModelVersion, RegisteredModel
 
 from .conftest import Env
 
@@ -82,7 +82,7 @@ def _remote_content(env: Env) -> tuple[list[str], list[tuple[str, str]], list[st
         versions = sorted((models[v.registered_model_id], v.name)
                           for v in remote.list(ModelVersion).items)
         return (sorted(models.values()), versions,
-                sorted(str(a.uri) for a in remote.list(Artifact).items))
+                sorted(str(a.uri) for a in remote.list(ModelArtifact).items))
     finally:
         remote.close()
 
@@ -239,7 +239,8 @@ def test_artifacts_placed_before_a_failed_listing_are_kept(env: Env) -> None:
     env.proxy.reset()
     report = env.sync("b")
     assert report.stopped is None and report.remaining == 0
-    assert sorted(x.uri for x in b.list(Artifact).items) == [f"s3://m/{v}" for v in range(4)]
+    assert sorted(str(x.uri) for x in b.list(ModelArtifact).items) == [
+        f"s3://m/{v}" for v in range(4)]
 
 
 # -- concurrency ------------------------------------------------------------------------------

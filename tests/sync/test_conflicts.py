@@ -9,7 +9,7 @@ import pytest
 
 from localhub.store import SQLiteStore
 from localhub.sync import list_conflicts, resolve
-from localhub.types import ModelVersion, RegisteredModel
+from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
 from .conftest import Env
 
@@ -156,9 +156,8 @@ def test_version_taken_with_different_content_is_a_conflict(env: Env) -> None:
     remote = SQLiteStore(env.server.db)
     try:
         assert len(remote.list(ModelVersion).items) == 1
-        from localhub.types import Artifact
 
-        (art,) = remote.list(Artifact).items
+        (art,) = remote.list(ModelArtifact).items
         assert art.uri == "s3://other/1"
         assert remote.list(ModelVersion).items[0].author == "x"
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,8 @@ def test_recreated_server_on_same_url_is_refused_until_reset(tmp_path: Path,
             _sync(store, url)
         message = str(info.value)
         assert "re-created" in message and f"localhub remote reset {url}" in message
-        assert info.value.expected["model_id"] == "1"
+        expected: Any = info.value.expected
+        assert expected["model_id"] == "1"
         # Nothing was written: the remote is as it was, the change is still queued.
         assert _remote_models(tmp_path / "r2.db") == (["someone-else"] if other_content
                                                       else [])

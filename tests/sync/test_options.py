@@ -24,7 +24,8 @@ RULES = [("file:///data/models/", "s3://team-models/")]
 def _remote_artifacts(env: Env) -> dict[str, str | None]:
     remote = env.remote()
     try:
-        return {str(a.name): getattr(a, "uri", None) for a in remote.list_all(Artifact)}
+        return {str(getattr(a, "name", "")): getattr(a, "uri", None)
+                for a in remote.list_all(Artifact)}
     finally:
         remote.close()
 
@@ -92,7 +93,7 @@ def test_uri_rewrite_sends_rewritten_keeps_local_and_sees_no_false_change(env: E
     # A remote change to another field is pulled without taking the rewritten URI locally.
     remote = env.remote()
     try:
-        (remote_art,) = [x for x in remote.list_all(Artifact) if x.name == "m"]
+        (remote_art,) = [x for x in remote.list_all(Artifact) if getattr(x, "name", None) == "m"]
         remote.patch(ModelArtifact, str(remote_art.id),
                      {"description": "remote edit", "state": "LIVE"})
     finally:
@@ -115,7 +116,7 @@ def test_push_and_pull_limited_to_models(env: Env) -> None:
     report = env.sync("a", models=["m1"])
     assert report.created == 3 and report.remaining == 3  # m2's three creates stay queued
     remote = env.remote()
-    assert [m.name for m in remote.list_all(RegisteredModel)] == ["m1"]
+    assert [getattr(m, "name", None) for m in remote.list_all(RegisteredModel)] == ["m1"]
     report = env.sync("a")
     assert report.created == 3 and report.remaining == 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def _mixed_queue(store: SQLiteStore) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     s = SQLiteStore(tmp_path / "a.db", synchronous="OFF")
     yield s
     s.close()

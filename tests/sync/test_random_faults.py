@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -12,9 +13,10 @@ from localhub.types import ModelVersion, ModelVersionState, RegisteredModel
 from .conftest import Env
 from .test_e2e import _content
 
-ACTIONS = [{"action": "drop"}, {"action": "refuse"}, {"action": "status", "status": 503},
-           {"action": "status", "status": 429, "retry_after": "0"},
-           {"action": "status", "status": 502}, {"action": "drop", "delay": 0.05}]
+ACTIONS: list[dict[str, Any]] = [
+    {"action": "drop"}, {"action": "refuse"}, {"action": "status", "status": 503},
+    {"action": "status", "status": 429, "retry_after": "0"},
+    {"action": "status", "status": 502}, {"action": "drop", "delay": 0.05}]
 
 
 @pytest.mark.slow
