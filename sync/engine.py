@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from localhub.errors import (
     RemoteAuthError,
+    RemoteCertificateError,
     RemoteError,
     RemoteIdentityError,
     RemoteNotFoundError,
+    RemoteProtocolError,
     RemoteRejectedError,
 )
+from localhub.server.identity import refuse_same_database
 from localhub.store import SQLiteStore
 
 from .lock import SyncLock
@@ -115,6 +118,8 @@ class SyncEngine:
         self.workers = workers
         self.rng = rng or random.Random()
         self.ledger = Ledger(store, remote.base_url)
+        # Before any request: a server of this very database refuses it, and so do we.
+        refuse_same_database(store, remote)
 
     # -- entry --------------------------------------------------------------------------------
 
@@ -134,7 +139,9 @@ class SyncEngine:
             self.progress(phase, done, total)
 
     def run(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> SyncReport:
-        report = SyncReport(remote=self.remote.base_url, dry_run=dry_run,
+        from localhub.credentials import redact_url
+
+        report = SyncReport(remote=redact_url(self.remote.base_url), dry_run=dry_run,
                             models=None if self.models is None else sorted(self.models))
         check_upstream(self.store, self.ledger.remote)
         sent_before = self.remote.requests_sent
@@ -190,8 +197,10 @@ class SyncEngine:
         text = self.ledger.get_state(IDENTITY_KEY)
         if text is None:
             return
+        from localhub.credentials import redact_url
+
         pinned = json.loads(text)
-        url = self.ledger.remote
+        url = redact_url(self.ledger.remote)
         attempt = 0
         while True:
             try:
@@ -200,7 +209,7 @@ class SyncEngine:
             except RemoteNotFoundError:
                 found = None
                 break
-            except RemoteAuthError:
+            except (RemoteAuthError, RemoteCertificateError, RemoteProtocolError):
                 raise
             except RemoteError as exc:
                 if not exc.retryable:
@@ -295,8 +304,8 @@ class SyncEngine:
         while True:
             try:
                 return call()
-            except RemoteAuthError:
-                raise
+            except (RemoteAuthError, RemoteCertificateError, RemoteProtocolError):
+                raise  # the remote as a whole is unusable: stop, set nothing aside
             except RemoteRejectedError as exc:
                 return self._reject(op, exc)
             except RemoteError as exc:

@@ -8,7 +8,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,7 +20,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..store import SQLiteStore
 from . import routes_artifacts, routes_models, routes_serving
+from .guard import (
+    DEFAULT_MAX_BODY,
+    BodyRefused,
+    HostPolicy,
+    cross_origin,
+    declared_too_large,
+    escape_for_log,
+    header,
+    needs_json,
+    read_body,
+)
 from .http import ApiError, Ctx, Handler, error_body, error_for
+from .identity import CLIENT_HEADER, SERVER_HEADER, database_identity
 
 __all__ = ["API_PREFIXES", "build_app", "configure_logging"]
 
@@ -66,11 +78,19 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 class Gate:
-    """Pure-ASGI middleware: access log, bearer-token check and NUL bytes in the query."""
+    """Pure-ASGI middleware: access log, Host, Origin, bearer token, content type, body size.
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    Early refusals answer before any route runs; the body is read here (bounded in size and
+    time) and handed on to the app, so no route ever buffers more than ``max_body`` bytes.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None, hosts: HostPolicy | None = None,
+                 max_body: int = DEFAULT_MAX_BODY, identity: str | None = None) -> None:
         self.app = app
         self.token = token.encode() if token else None
+        self.hosts = hosts or HostPolicy()
+        self.max_body = max_body
+        self.identity = identity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,39 +98,87 @@ class Gate:
             return
         start = time.perf_counter()
         status = [500]
+        identity = [(SERVER_HEADER.lower().encode(), self.identity.encode())] \
+            if self.identity else []
 
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                if identity:
+                    message["headers"] = [*message.get("headers", []), *identity]
             await send(message)
 
         try:
             early = self._reject(scope)
+            if early is None:
+                early, receive = await self._buffer_body(scope, receive)
             if early is not None:
                 await early(scope, receive, send_logged)
             else:
                 await self.app(scope, receive, send_logged)
         finally:
-            # Path only: query strings may carry tokens; headers are never logged.
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status[0],
-                     (time.perf_counter() - start) * 1000)
+            # Path only: query strings may carry tokens; headers are never logged. Control
+            # characters are escaped so that a path cannot forge log lines.
+            log.info("%s %s %d %.1fms", scope["method"], escape_for_log(scope["path"]),
+                     status[0], (time.perf_counter() - start) * 1000)
 
     def _reject(self, scope: Scope) -> Response | None:
         query = scope.get("query_string", b"")
         if b"%00" in query or b"\x00" in query or "\x00" in scope["path"]:
             return _error(400, "NUL bytes are not allowed in the request: bad request")
+        host = header(scope, b"host")
+        if not self.hosts.allows(host):
+            shown = (host or b"").decode("latin-1")[:80]
+            return _error(421, f"host {shown!r} does not name this server; use 127.0.0.1 or "
+                               "localhost, or start serve with --allow-host NAME",
+                          {"Connection": "close"})
+        why = cross_origin(scope)
+        if why is not None:
+            return _error(403, f"cross-origin request refused ({why}): a page of another site "
+                               "cannot change this registry", {"Connection": "close"})
+        refused = self._check_token(scope)
+        if refused is not None:
+            return refused
+        theirs = header(scope, CLIENT_HEADER.lower().encode())
+        if self.identity and theirs is not None and theirs.decode("latin-1") == self.identity:
+            return _error(409, "this server serves the client's own database; a database "
+                               "cannot sync with itself: sync with another registry")
+        if needs_json(scope):
+            return _error(415, "request body must be application/json: unsupported media type",
+                          {"Connection": "close"})
+        if declared_too_large(scope, self.max_body):
+            return _error(413, f"request body larger than {self.max_body} bytes; raise the "
+                               "limit with serve --max-body", {"Connection": "close"})
+        return None
+
+    def _check_token(self, scope: Scope) -> Response | None:
         if self.token is None or scope["path"].endswith(_HEALTH):
             return None
-        given = b""
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                given = value
-        scheme, _, credential = given.partition(b" ")
+        scheme, _, credential = (header(scope, b"authorization") or b"").partition(b" ")
         if scheme.lower() != b"bearer" or not hmac.compare_digest(credential.strip(),
                                                                    self.token):
             return _error(401, "missing or invalid bearer token",
                           {"WWW-Authenticate": 'Bearer realm="localhub"'})
         return None
+
+    async def _buffer_body(self, scope: Scope, receive: Receive
+                           ) -> tuple[Response | None, Receive]:
+        """Read a request body within the limits; the app then receives it in one message."""
+        if header(scope, b"content-length") is None \
+                and header(scope, b"transfer-encoding") is None:
+            return None, receive
+        try:
+            body = await read_body(receive, self.max_body)
+        except BodyRefused as exc:
+            return _error(exc.status, exc.message, {"Connection": "close"}), receive
+        if body is None:  # the client went away: nothing to answer
+            return _error(400, "client disconnected"), receive
+        pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def replay() -> Message:
+            return pending.pop() if pending else await receive()
+
+        return None, replay
 
 
 def _endpoint(store: SQLiteStore, lock: threading.Lock, handler: Handler,
@@ -146,7 +214,8 @@ def _endpoint(store: SQLiteStore, lock: threading.Lock, handler: Handler,
     return endpoint
 
 
-def build_app(store: SQLiteStore, *, token: str | None = None) -> FastAPI:
+def build_app(store: SQLiteStore, *, token: str | None = None, bind: str = "127.0.0.1",
+              allow_hosts: Sequence[str] = (), max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
     """The app (see :func:`localhub.server.create_app`)."""
     app = FastAPI(title="localhub Model Registry", version="v1", docs_url=None,
                   redoc_url=None, openapi_url=None)
@@ -187,5 +256,8 @@ def build_app(store: SQLiteStore, *, token: str | None = None) -> FastAPI:
         log.error("unhandled error", exc_info=exc)
         return _error(500, "internal server error")
 
-    app.add_middleware(Gate, token=token)
+    app.add_middleware(Gate, token=token, hosts=HostPolicy(bind, allow_hosts),
+                       max_body=max_body, identity=database_identity(store))
+    from .web import mount as mount_web  # the web pages (their login check runs before Gate)
+    mount_web(app, store, token=token)
     return app

@@ -82,8 +82,8 @@ def test_body_errors(api: str, uniq: str) -> None:
     """Unknown fields, bad JSON, wrong types and NUL bytes are 400; a missing name is 422."""
     _error(_post(f"{api}/registered_models", {"name": uniq, "bogus": 1}), 400, "Bad Request")
     _error(_post(f"{api}/registered_models", {"name": uniq, "id": "5"}), 400, "Bad Request")
-    _error(requests.post(f"{api}/registered_models", data=b"{not json", timeout=10), 400,
-           "Bad Request")
+    _error(requests.post(f"{api}/registered_models", data=b"{not json", timeout=10,
+                         headers={"Content-Type": "application/json"}), 400, "Bad Request")
     _error(_post(f"{api}/registered_models", ["x"]), 400, "Bad Request")
     _error(_post(f"{api}/registered_models", {"name": 5}), 400, "Bad Request")
     _error(_post(f"{api}/registered_models", {"name": uniq, "state": "GONE"}), 400)
