@@ -8,6 +8,7 @@ import click
 
 from localhub import config as cfg
 
+from .complete import complete_remote
 from .main import Settings, pass_settings
 from .render import emit_json, emit_table
 
@@ -28,18 +29,32 @@ def remote() -> None:
               help="CA bundle to verify the remote's TLS certificate.")
 @click.option("--uri-map", multiple=True, metavar="FROM=TO",
               help="Rewrite artifact URIs starting with FROM to TO on push (repeatable).")
+@click.option("--allow-insecure-token", is_flag=True,
+              help="Send the token even over plain http:// to another machine (refused by "
+                   "default: anyone on the network path could read it).")
 @pass_settings
 def add(settings: Settings, name: str, url: str, token_env: str | None,
-        token_file: str | None, ca: str | None, uri_map: tuple[str, ...]) -> None:
-    """Add (or replace) remote NAME at URL; the first remote becomes the default."""
+        token_file: str | None, ca: str | None, uri_map: tuple[str, ...],
+        allow_insecure_token: bool) -> None:
+    """Add (or replace) remote NAME at URL; the first remote becomes the default.
+
+    The token is never given on the command line nor in the URL: name the variable holding it
+    (--token-env) or the file (--token-file, mode 0600).
+    """
+    from localhub.credentials import diagnose
+
     if token_env and token_file:
         raise click.UsageError("give --token-env or --token-file, not both")
     config = cfg.add_remote(cfg.load_config(), name, url, token_env=token_env,
-                            token_file=token_file, ca=ca, uri_map=uri_map)
+                            token_file=token_file, ca=ca, uri_map=uri_map,
+                            allow_insecure_token=allow_insecure_token)
     path = cfg.save_config(config)
+    remote = config.remotes[name]
     if not settings.quiet:
         default = " (default)" if config.default_remote == name else ""
-        click.echo(f"remote {name} -> {config.remotes[name].url}{default}; saved in {path}")
+        click.echo(f"remote {name} -> {remote.shown_url}{default}; saved in {path}")
+    for finding in diagnose(remote):
+        click.echo(f"warning: {finding.message}; {finding.fix}", err=True)
 
 
 @remote.command(name="list")
@@ -50,9 +65,10 @@ def list_(as_json: bool) -> None:
     rows: list[dict[str, Any]] = []
     for name in sorted(config.remotes):
         r = config.remotes[name]
-        rows.append({"name": name, "url": r.url, "default": name == config.default_remote,
+        rows.append({"name": name, "url": r.shown_url, "default": name == config.default_remote,
                      "token_env": r.token_env, "token_file": r.token_file, "ca": r.ca,
-                     "uri_map": [f"{a}={b}" for a, b in r.uri_map]})
+                     "uri_map": [f"{a}={b}" for a, b in r.uri_map],
+                     "allow_insecure_token": r.allow_insecure_token})
     if as_json:
         emit_json(rows)
         return
@@ -64,7 +80,7 @@ def list_(as_json: bool) -> None:
 
 
 @remote.command(name="remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_remote)
 @pass_settings
 def remove(settings: Settings, name: str) -> None:
     """Remove remote NAME from the config (the database is not touched)."""
@@ -75,7 +91,7 @@ def remove(settings: Settings, name: str) -> None:
 
 
 @remote.command(name="set-default")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_remote)
 @pass_settings
 def set_default(settings: Settings, name: str) -> None:
     """Make NAME the remote used when --remote is not given."""
@@ -85,7 +101,7 @@ def set_default(settings: Settings, name: str) -> None:
 
 
 @remote.command(name="reset")
-@click.argument("name_or_url", metavar="NAME|URL")
+@click.argument("name_or_url", metavar="NAME|URL", shell_complete=complete_remote)
 @click.option("--requeue", is_flag=True,
               help="Queue every local model, version and artifact again, to send the whole "
                    "local content to a new (re-created) server.")
@@ -103,4 +119,4 @@ def reset(settings: Settings, name_or_url: str, requeue: bool, as_json: bool) ->
     if as_json:
         emit_json(counts)
     elif not settings.quiet:
-        click.echo(f"reset {target.url}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        click.echo(f"reset {target.shown_url}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -41,6 +41,8 @@ def watch(settings: Settings, directory: Path, once: bool, settle: float,
             emit_json_line(event)
         elif event.kind == "error":
             click.echo(f"error: {event.message}", err=True)
+        elif event.kind == "skipped":
+            click.echo(f"skipped: {event.message}", err=True)
         elif event.kind == "registered" and not settings.quiet:
             click.echo(event.message)
         elif event.kind == "waiting" and not settings.quiet and settings.debug:

@@ -17,10 +17,12 @@ a conflict and left as it is.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -29,12 +31,13 @@ from typing import Any
 
 from ._entities import (
     SPECS,
-    decode_properties,
     encode_properties,
     spec_for,
     validated_values,
 )
-from .errors import BundleError, InvalidInputError, LocalHubError, NotFoundError
+from .codec import camel, decode_create
+from .errors import BundleError, LocalHubError, NotFoundError
+from .paths import atomic_write
 from .store import SQLiteStore
 from .types import (
     ARTIFACT_TYPES,
@@ -47,6 +50,7 @@ from .types import (
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_BUNDLE_BYTES",
     "Conflict",
     "ImportResult",
     "export_bundle",
@@ -56,6 +60,8 @@ __all__ = [
 
 FORMAT = "localhub-bundle"
 FORMAT_VERSION = 1
+#: Largest bundle ``import`` reads (64 MiB: tens of thousands of versions).
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 _SKIP = {"id", "create_time_since_epoch", "last_update_time_since_epoch", "registered_model_id"}
 
 
@@ -99,23 +105,45 @@ def _fields(entity: BaseResource) -> dict[str, Any]:
     return out
 
 
-def _build(cls: type[BaseResource], data: dict[str, Any], where: str) -> BaseResource:
-    """An entity from bundle data; BundleError when the data does not fit the type."""
-    kwargs = {k: v for k, v in data.items() if k not in ("versions", "artifacts",
-                                                          "artifact_type")}
-    if not isinstance(kwargs.get("custom_properties", {}), dict):
+_CELLS = {"int_value": "MetadataIntValue", "double_value": "MetadataDoubleValue",
+          "string_value": "MetadataStringValue", "struct_value": "MetadataStructValue",
+          "bool_value": "MetadataBoolValue"}
+
+
+def _wire_properties(props: Any, where: str) -> dict[str, Any]:
+    """Bundle custom properties (``{"k": {"int_value": 3}}``) in the REST input form, so that
+    the wire codec checks them exactly as it checks a request body."""
+    if not isinstance(props, dict):
         raise BundleError(f"{where}: custom_properties must be an object")
+    out: dict[str, Any] = {}
+    for key, cell in props.items():
+        if not isinstance(cell, dict) or len(cell) != 1 or next(iter(cell)) not in _CELLS:
+            raise BundleError(f"{where}: custom property {key!r} must be an object with one "
+                              f"of {', '.join(_CELLS)}; the bundle was not imported")
+        ((payload, value),) = cell.items()
+        if payload == "int_value" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # bundles write integers as JSON numbers, the wire as strings
+        elif payload == "struct_value" and isinstance(value, str):
+            value = base64.b64encode(value.encode("utf-8")).decode("ascii")
+        out[key] = {"metadataType": _CELLS[payload], payload: value}
+    return out
+
+
+def _build(cls: type[BaseResource], data: dict[str, Any], where: str) -> BaseResource:
+    """An entity from bundle data, every value checked by the REST API's own decoder and
+    validation; BundleError when the data does not fit the type."""
+    wire: dict[str, Any] = {camel(k): v for k, v in data.items()
+                            if k not in ("versions", "artifacts", "artifact_type",
+                                         "custom_properties")}
+    if data.get("custom_properties") is not None:
+        wire["customProperties"] = _wire_properties(data["custom_properties"], where)
+    if cls is ModelVersion:
+        wire["registeredModelId"] = "1"  # the parent is known by name, not id
     try:
-        kwargs["custom_properties"] = decode_properties(
-            json.dumps(kwargs.get("custom_properties") or {})) or None
-        if cls is ModelVersion:
-            kwargs["registered_model_id"] = "1"  # the parent is known by name, not id
-        entity = cls(**kwargs)
+        entity = decode_create(cls, wire, strict=True)
         validated_values(spec_for(cls), entity)
     except (TypeError, AttributeError, KeyError, ValueError) as exc:
-        if isinstance(exc, InvalidInputError):
-            raise BundleError(f"{where}: {exc}; the bundle was not imported") from exc
-        raise BundleError(f"{where}: does not match the bundle format ({exc})") from exc
+        raise BundleError(f"{where}: {exc}; the bundle was not imported") from exc
     return entity
 
 
@@ -154,7 +182,7 @@ def build_payload(store: SQLiteStore, *, pending: bool = False, models: tuple[st
         entry = _fields(model)
         entry["versions"] = []
         for mv in store.list(ModelVersion, parent_id=model.id).items:
-            if wanted is not None and mv.name not in wanted:  # type: ignore[attr-defined]
+            if wanted is not None and mv.name not in wanted:
                 continue
             assert mv.id is not None
             version = _fields(mv)
@@ -177,11 +205,11 @@ def export_bundle(store: SQLiteStore, path: Path, *, pending: bool = False,
         "payload_sha256": hashlib.sha256(_canonical(payload)).hexdigest(),
         "payload": payload,
     }
-    tmp = path.with_name(path.name + ".tmp")
+    text = json.dumps(bundle, indent=1, sort_keys=True, ensure_ascii=False)
     try:
-        tmp.write_text(json.dumps(bundle, indent=1, sort_keys=True, ensure_ascii=False),
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        # A private file created exclusively beside the target, then renamed over it: an
+        # existing file or symlink at ``path`` is replaced, never written through.
+        atomic_write(path, text.encode("utf-8"))
     except OSError as exc:
         raise LocalHubError(f"cannot write {path} ({exc.strerror}); choose a writable "
                             "location") from exc
@@ -193,13 +221,42 @@ def export_bundle(store: SQLiteStore, path: Path, *, pending: bool = False,
 
 # -- import ------------------------------------------------------------------------------------
 
-def read_bundle(path: Path) -> dict[str, Any]:
-    """The bundle's payload after checking format and checksum; BundleError otherwise."""
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes.
+
+    Opened without blocking (a FIFO would wait for a writer) and checked on the open file
+    descriptor, so a symlink to a device, FIFO or folder is refused as well.
+    """
     where = str(path)
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise BundleError(f"cannot read bundle {path} ({exc.strerror})", path=where) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BundleError(f"{path} is not a regular file; nothing was imported: give the "
+                              "bundle file written by `localhub export`", path=where)
+        if info.st_size > limit:
+            raise BundleError(f"{path} is {info.st_size} bytes, more than the {limit} bytes a "
+                              "bundle may have; nothing was imported: export fewer models per "
+                              "bundle (--model NAME)", path=where)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise BundleError(f"cannot read bundle {path} ({exc.strerror})", path=where) from exc
+    finally:
+        os.close(fd)
+    if len(raw) > limit:  # grew while read
+        raise BundleError(f"{path} is larger than the {limit} bytes a bundle may have; "
+                          "nothing was imported", path=where)
+    return raw
+
+
+def read_bundle(path: Path, *, max_bytes: int = MAX_BUNDLE_BYTES) -> dict[str, Any]:
+    """The bundle's payload after checking format and checksum; BundleError otherwise."""
+    where = str(path)
+    raw = _read_regular(path, max_bytes)
     try:
         bundle = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -244,15 +301,27 @@ def _list(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
 def _plan(store: SQLiteStore, payload: dict[str, Any], path: str) -> list[_Node]:
     """Every bundle entity, validated, paired with what exists here (read before writing)."""
     nodes: list[_Node] = []
+    seen: set[str] = set()
+
+    def once(label: str, key: str) -> None:
+        # A second entry with the same natural key would fail inside the write transaction
+        # and be reported by a rolled-back id; name it here, before anything is written.
+        if key in seen:
+            raise BundleError(f"{path}: {label} {key!r} appears twice in the bundle; nothing "
+                              "was imported: remove one of the entries", path=path)
+        seen.add(key)
+
     for i, m in enumerate(_list(payload, "models", path)):
         model = _build(RegisteredModel, m, f"{path}: models[{i}]")
         assert isinstance(model, RegisteredModel)
+        once("model", model.name)
         here = store.find(RegisteredModel, name=model.name)
         node = _Node(model, model.name, here)
         for j, v in enumerate(_list(m, "versions", f"{path}: model {model.name}")):
             version = _build(ModelVersion, v, f"{path}: model {model.name} versions[{j}]")
             assert isinstance(version, ModelVersion)
             key = f"{model.name}:{version.name}"
+            once("version", key)
             mv_here = None if here is None or here.id is None else store.find(
                 ModelVersion, name=version.name, parent_id=here.id)
             vnode = _Node(version, key, mv_here)
@@ -265,6 +334,7 @@ def _plan(store: SQLiteStore, payload: dict[str, Any], path: str) -> list[_Node]
                 assert isinstance(artifact, Artifact)
                 if not artifact.name:
                     raise BundleError(f"{path}: version {key}: an artifact has no name")
+                once("artifact", f"{key}:{artifact.name}")
                 a_here = None if mv_here is None or mv_here.id is None else store.find(
                     cls, name=artifact.name, parent_id=mv_here.id)
                 vnode.children.append(_Node(artifact, f"{key}:{artifact.name}", a_here))

@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from .credentials import looks_like_token, redact_url, url_credentials
 from .errors import ConfigError
-from .paths import data_dir
+from .paths import atomic_write, data_dir, private_dir
+from .urls import looks_like_url, normalize_remote_url, not_a_url
 
 __all__ = [
     "Config",
@@ -35,10 +36,10 @@ __all__ = [
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_REMOTE_KEYS = {"url", "token_env", "token_file", "ca", "uri_map"}
+_REMOTE_KEYS = {"url", "token_env", "token_file", "ca", "uri_map", "allow_insecure_token"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Remote:
     """A registry server this database may sync with."""
 
@@ -48,6 +49,16 @@ class Remote:
     token_file: str | None = None
     ca: str | None = None
     uri_map: tuple[tuple[str, str], ...] = ()
+    #: Send the token even over plain http to another machine (``--allow-insecure-token``).
+    allow_insecure_token: bool = False
+
+    def __repr__(self) -> str:
+        return f"Remote(name={redact_url(self.name)!r}, url={self.shown_url!r})"
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as every output shows it: credentials in it replaced by ``***``."""
+        return redact_url(self.url)
 
     def token(self) -> str | None:
         """The bearer token, read now from the variable or the file (None if not configured)."""
@@ -86,20 +97,26 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _check_url(name: str, url: str) -> str:
+def _check_url(name: str, url: str, *, stored: bool = False) -> str:
+    """``url`` normalised (:func:`localhub.urls.normalize_remote_url`); ConfigError if bad.
+
+    Credentials in the URL are refused, unless ``stored`` (a config file written before this
+    rule: its URL is then only ever shown redacted, and ``doctor`` says how to move them).
+    """
+    shown = redact_url(url)
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+        normal = normalize_remote_url(url)
     except ValueError as exc:
-        raise ConfigError(f"remote {name!r}: invalid URL {url!r} ({exc}); give an http:// or "
-                          "https:// URL such as https://registry.example.com") from None
-    if any(ch.isspace() for ch in parts.netloc):
-        raise ConfigError(f"remote {name!r}: invalid URL {url!r}: the host contains white "
-                          "space")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"remote {name!r}: invalid URL {url!r}; give an http:// or https:// "
-                          "URL such as https://registry.example.com")
-    return url.rstrip("/")
+        text = str(exc).replace(url, shown).replace(repr(url), repr(shown))
+        raise ConfigError(text if name == url else f"remote {name!r}: {text}") from None
+    found = url_credentials(normal)
+    if found and not stored:
+        where = "" if name == url else f"remote {name!r}: "
+        raise ConfigError(f"{where}the URL {shown!r} holds credentials ({', '.join(found)}), "
+                          "which would be stored in config.toml and shown in outputs; give the "
+                          "URL without them and the token with --token-env VAR (the name of a "
+                          "variable holding it) or --token-file PATH")
+    return normal
 
 
 def _uri_map(name: str, items: Any) -> tuple[tuple[str, str], ...]:
@@ -132,12 +149,16 @@ def _remote_from(name: str, data: Any, where: str) -> Remote:
     for key in ("token_env", "token_file", "ca"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"{where}: [remotes.{name}] {key} must be a string", path=where)
+    if not isinstance(data.get("allow_insecure_token", False), bool):
+        raise ConfigError(f"{where}: [remotes.{name}] allow_insecure_token must be true or "
+                          "false", path=where)
     if data.get("token_env") and data.get("token_file"):
         raise ConfigError(f"{where}: [remotes.{name}] has both token_env and token_file; "
                           "keep one", path=where)
-    return Remote(name=_check_name(name), url=_check_url(name, data["url"]),
+    return Remote(name=_check_name(name), url=_check_url(name, data["url"], stored=True),
                   token_env=data.get("token_env"), token_file=data.get("token_file"),
-                  ca=data.get("ca"), uri_map=_uri_map(name, data.get("uri_map", [])))
+                  ca=data.get("ca"), uri_map=_uri_map(name, data.get("uri_map", [])),
+                  allow_insecure_token=data.get("allow_insecure_token", False))
 
 
 def parse_toml(text: str) -> dict[str, Any]:
@@ -209,17 +230,18 @@ def dumps(config: Config) -> str:
                 lines.append(f"{key} = {_value(value)}")
         if remote.uri_map:
             lines.append(f"uri_map = {_value([f'{a}={b}' for a, b in remote.uri_map])}")
+        if remote.allow_insecure_token:
+            lines.append("allow_insecure_token = true")
     return "\n".join(lines) + "\n"
 
 
 def save_config(config: Config, path: Path | None = None) -> Path:
-    """Write the config atomically (temporary file, then rename); returns the path."""
+    """Write the config atomically (a private temporary file, then rename; mode 0600 and a
+    new folder 0700 whatever the umask); returns the path."""
     path = path or config.path or config_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(dumps(config), encoding="utf-8")
-        os.replace(tmp, path)
+        private_dir(path.parent)
+        atomic_write(path, dumps(config).encode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot write {path} ({exc.strerror}); check that the folder is "
                           "writable or set LOCALHUB_HOME / LOCALHUB_CONFIG", path=str(path)
@@ -229,18 +251,21 @@ def save_config(config: Config, path: Path | None = None) -> Path:
 
 def add_remote(config: Config, name: str, url: str, *, token_env: str | None = None,
                token_file: str | None = None, ca: str | None = None,
-               uri_map: tuple[str, ...] = ()) -> Config:
+               uri_map: tuple[str, ...] = (), allow_insecure_token: bool = False) -> Config:
     """A copy of ``config`` with remote ``name`` added or replaced (first one is the default)."""
     if token_env and token_file:
         raise ConfigError("give either --token-env or --token-file, not both")
-    if token_env and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", token_env):
-        raise ConfigError(f"--token-env {token_env!r} is not an environment variable name; "
-                          "pass the NAME of the variable holding the token, not the token")
+    if token_env and looks_like_token(token_env):
+        # Never echo the value: it is most likely the token itself.
+        raise ConfigError("the value given to --token-env is not an environment variable name "
+                          "(it looks like a token; it was not stored); put the token in a "
+                          "variable and pass the variable's NAME, e.g. `--token-env "
+                          "REGISTRY_TOKEN`, or use --token-file PATH")
     remote = Remote(
         name=_check_name(name), url=_check_url(name, url), token_env=token_env or None,
         token_file=str(Path(token_file).expanduser().resolve()) if token_file else None,
         ca=str(Path(ca).expanduser().resolve()) if ca else None,
-        uri_map=_uri_map(name, list(uri_map)))
+        uri_map=_uri_map(name, list(uri_map)), allow_insecure_token=allow_insecure_token)
     remotes = dict(config.remotes)
     remotes[name] = remote
     default = config.default_remote or name
@@ -273,8 +298,11 @@ def resolve_remote(config: Config, name_or_url: str | None = None) -> Remote:
     if not choice:
         raise ConfigError("no remote configured; add one with `localhub remote add NAME URL` "
                           "or pass --remote URL")
-    if "://" in choice:
-        return Remote(name=choice, url=_check_url(choice, choice))
+    if choice not in config.remotes and looks_like_url(choice):
+        if "://" not in choice:
+            raise ConfigError(not_a_url(choice))
+        url = _check_url(choice, choice)
+        return Remote(name=url, url=url)
     if choice not in config.remotes:
         raise ConfigError(f"no remote named {choice!r}; see `localhub remote list`")
     return config.remotes[choice]

@@ -21,6 +21,7 @@ from .errors import (
     DatabasePermissionError,
     SchemaTooNewError,
 )
+from .paths import create_private_file, private_dir
 
 __all__ = ["Database", "SCHEMA_VERSION", "APPLICATION_ID", "Synchronous", "translate_error"]
 
@@ -97,7 +98,7 @@ class Database:
         if self.path != ":memory:":
             parent = Path(self.path).expanduser().resolve().parent
             try:
-                parent.mkdir(parents=True, exist_ok=True)
+                private_dir(parent)
             except OSError as exc:
                 raise DatabasePermissionError(
                     f"cannot create the folder {parent} for the database ({exc.strerror}); "
@@ -109,6 +110,12 @@ class Database:
                     f"{self.path} is a directory, not a database file; pass a file path",
                     path=self.path,
                 )
+            try:
+                # 0600 whatever the umask; SQLite gives its -wal and -shm files the mode of
+                # the database file.
+                create_private_file(Path(self.path))
+            except OSError:
+                pass  # not creatable here: sqlite3.connect reports why, in its words
         try:
             conn = sqlite3.connect(
                 self.path,

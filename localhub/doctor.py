@@ -6,10 +6,8 @@ changes the file it examines.
 
 from __future__ import annotations
 
-import http.client
 import os
 import sqlite3
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,8 @@ from typing import Literal
 from .config import Config, Remote, load_config
 from .errors import ConfigError
 
-__all__ = ["Check", "check_config", "check_database", "check_remote", "run_checks"]
+__all__ = ["Check", "check_config", "check_database", "check_remote", "probe_remote",
+           "run_checks", "secret_checks"]
 
 Status = Literal["OK", "WARN", "FAIL"]
 API_PATH = "/api/model_registry/v1/registered_models?pageSize=1"
@@ -39,6 +38,17 @@ def _writable(path: Path) -> Check:
     if path.exists() and not os.access(path, os.W_OK):
         return Check("database.writable", "FAIL", f"{path} is not writable",
                      f"chmod u+w {path}, or choose another file with --db")
+    if not folder.exists():
+        # A first write creates the missing folders (as `localhub register` does): what
+        # matters is that the nearest existing one is writable.
+        parent = next((p for p in folder.parents if p.exists()), Path(folder.anchor))
+        if os.access(parent, os.W_OK | os.X_OK):
+            return Check("database.writable", "OK", f"folder {folder} does not exist yet; it is "
+                         "created on the first write")
+        return Check("database.writable", "FAIL", f"folder {folder} does not exist and "
+                     f"{parent} is not writable, so it cannot be created",
+                     f"create {folder} (or make {parent} writable), or choose another location "
+                     "with --db")
     if not os.access(folder, os.W_OK | os.X_OK):
         return Check("database.writable", "FAIL", f"folder {folder} is not writable (SQLite "
                      "needs it for its WAL and journal files)",
@@ -110,56 +120,76 @@ def check_config() -> tuple[list[Check], Config | None]:
     return [Check("config", "OK", f"{where} parses; {len(config.remotes)} remote(s)")], config
 
 
-def _auth_problem(remote: Remote) -> Check | None:
-    if remote.token_env and not os.environ.get(remote.token_env):
-        return Check(f"remote.{remote.name}.auth", "FAIL",
-                     f"token variable {remote.token_env} is not set",
-                     f"export {remote.token_env}=<token> before syncing")
-    if remote.token_file and not os.access(Path(remote.token_file).expanduser(), os.R_OK):
-        return Check(f"remote.{remote.name}.auth", "FAIL",
-                     f"token file {remote.token_file} is not readable",
-                     f"create it, or `localhub remote add {remote.name} {remote.url} "
-                     "--token-file PATH`")
-    if remote.ca and not Path(remote.ca).expanduser().is_file():
-        return Check(f"remote.{remote.name}.ca", "FAIL", f"CA file {remote.ca} does not exist",
-                     f"`localhub remote add {remote.name} {remote.url} --ca PATH`")
-    return None
+def secret_checks(remote: Remote) -> list[Check]:
+    """The findings of :func:`localhub.credentials.diagnose` (the diagnosis ``remote add``,
+    ``sync`` and ``status`` show too), one check each."""
+    from .credentials import diagnose
+
+    return [Check(f"remote.{remote.name}.{'ca' if f.message.startswith('CA ') else 'auth'}",
+                  f.level, f.message, f.fix) for f in diagnose(remote)]
+
+
+def probe_remote(remote: Remote, *, timeout: float = 2.0) -> Check:
+    """One GET of the model list through the client sync uses (same redirect, CA and token
+    rules), with a short timeout; what answered is checked to be a Model Registry list."""
+    from .errors import (
+        LocalHubError,
+        RemoteAuthError,
+        RemoteCertificateError,
+        RemoteError,
+        RemoteProtocolError,
+        RemoteUnreachableError,
+    )
+    from .remote import RemoteRegistry
+
+    name = f"remote.{remote.name}"
+    shown = remote.shown_url
+    try:
+        client = RemoteRegistry(remote.url, token=remote.token(),
+                                verify=remote.ca or True, timeout=(timeout, timeout),
+                                allow_insecure_token=remote.allow_insecure_token)
+    except LocalHubError as exc:
+        return Check(name, "FAIL", str(exc), "see `localhub remote add --help`")
+    try:
+        data, _ = client.request("GET", "/registered_models", params={"pageSize": 1})
+        client._items(data)
+    except RemoteCertificateError as exc:
+        return Check(name, "FAIL", f"{shown}: TLS certificate not trusted ({exc.message})",
+                     f"`localhub remote add {remote.name} {shown} --ca PATH` with the CA that "
+                     "signed the server's certificate")
+    except RemoteUnreachableError as exc:
+        return Check(name, "WARN", f"{shown} is unreachable ({exc.message})",
+                     "fine while offline; changes stay queued until `localhub sync` reaches it")
+    except RemoteAuthError as exc:
+        how = (f"check the token in ${remote.token_env}" if remote.token_env else
+               f"check the token in {remote.token_file}" if remote.token_file else
+               f"`localhub remote add {remote.name} {shown} --token-env VAR`")
+        return Check(name, "FAIL", f"{shown} refused the credentials (HTTP {exc.status})", how)
+    except RemoteProtocolError as exc:
+        status = f"HTTP {exc.status}" if exc.status else "HTTP 2xx"
+        return Check(name, "FAIL", f"{shown} answered ({status}) with something that is not "
+                     f"a Model Registry answer: {exc.message}",
+                     "check that the URL is the registry's base URL and that no login page or "
+                     "proxy stands in front of it")
+    except RemoteError as exc:
+        return Check(name, "WARN", f"{shown} answered HTTP {exc.status} for {API_PATH}",
+                     "check that the URL is the registry's base URL (without /api/...)")
+    except LocalHubError as exc:
+        return Check(name, "FAIL", str(exc), "see `localhub remote add --help`")
+    finally:
+        client.close()
+    return Check(name, "OK", f"{shown} reachable (HTTP 200)")
 
 
 def check_remote(remote: Remote, *, network: bool = True, timeout: float = 2.0) -> Check:
-    """Token and CA settings, then (when ``network``) one GET with a short timeout."""
-    import urllib.error
-    import urllib.request
-
-    name = f"remote.{remote.name}"
-    problem = _auth_problem(remote)
-    if problem is not None:
-        return problem
+    """The first failing secret check, else (when ``network``) the reachability probe."""
+    failing = [c for c in secret_checks(remote) if c.status == "FAIL"]
+    if failing:
+        return failing[0]
     if not network:
-        return Check(name, "OK", f"{remote.url} (reachability not checked)")
-    request = urllib.request.Request(remote.url + API_PATH, method="GET")
-    token = remote.token()
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    context = ssl.create_default_context(cafile=remote.ca) if remote.ca else None
-    try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Check(name, "WARN", f"{remote.url} is unreachable ({reason})",
-                     "fine while offline; changes stay queued until `localhub sync` reaches it")
-    if status in (401, 403):
-        how = (f"check the token in ${remote.token_env}" if remote.token_env else
-               f"check the token in {remote.token_file}" if remote.token_file else
-               f"`localhub remote add {remote.name} {remote.url} --token-env VAR`")
-        return Check(name, "FAIL", f"{remote.url} refused the credentials (HTTP {status})", how)
-    if status >= 400:
-        return Check(name, "WARN", f"{remote.url} answered HTTP {status} for {API_PATH}",
-                     "check that the URL is the registry's base URL (without /api/...)")
-    return Check(name, "OK", f"{remote.url} reachable (HTTP {status})")
+        return Check(f"remote.{remote.name}", "OK",
+                     f"{remote.shown_url} (reachability not checked)")
+    return probe_remote(remote, timeout=timeout)
 
 
 def run_checks(db_path: Path, *, network: bool = True,
@@ -171,5 +201,9 @@ def run_checks(db_path: Path, *, network: bool = True,
     if config is not None:
         probe = remote_check or (lambda r: check_remote(r, network=network))
         for name in sorted(config.remotes):
-            checks.append(probe(config.remotes[name]))
+            remote = config.remotes[name]
+            found = secret_checks(remote)
+            checks += found
+            if not any(c.status == "FAIL" for c in found):
+                checks.append(probe(remote))
     return checks

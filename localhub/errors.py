@@ -45,6 +45,8 @@ __all__ = [
     "ManifestError",
     "ModelNotFoundError",
     "NotFoundError",
+    "RemoteCertificateError",
+    "RemoteProtocolError",
     "SchemaTooNewError",
     "ServerExtraMissingError",
     "StoreError",
@@ -212,6 +214,14 @@ class RemoteUnavailableError(RemoteError):
 
 class RemoteAuthError(RemoteError):
     """401/403: the token is missing, wrong or lacks permissions."""
+
+
+class RemoteCertificateError(RemoteError):
+    """The remote's TLS certificate could not be verified: a setup problem, not an outage."""
+
+
+class RemoteProtocolError(RemoteError):
+    """A 2xx answer that is not what the call asks for (not JSON, wrong entity, no name)."""
 
 
 class RemoteRejectedError(RemoteError):

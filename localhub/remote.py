@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -19,10 +20,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .codec import from_json, to_request
 from .errors import (
     RemoteAuthError,
+    RemoteCertificateError,
     RemoteConflictError,
     RemoteError,
     RemoteNotFoundError,
     RemotePreconditionError,
+    RemoteProtocolError,
     RemoteRejectedError,
     RemoteUnavailableError,
     RemoteUnreachableError,
@@ -51,6 +54,26 @@ _COLLECTION = {RegisteredModel: "/registered_models", ModelVersion: "/model_vers
                ServingEnvironment: "/serving_environments"}
 
 
+#: The OS's words for why a connection failed, inside urllib3's nested messages.
+_ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def _reason(exc: requests.ConnectionError) -> str:
+    """Why a connection failed, in a few words ("connection refused"), not urllib3's
+    nested pool messages (which repeat the URL and may carry its query)."""
+    text = str(exc)
+    found = _ERRNO_REASON.search(text)
+    if found:
+        return found.group(1).strip().rstrip(".").lower()
+    for marker, words in (("RemoteDisconnected", "the remote closed the connection"),
+                          ("Connection aborted", "the connection was aborted"),
+                          ("reset by peer", "connection reset by the remote"),
+                          ("timed out", "timed out")):
+        if marker in text:
+            return words
+    return "connection failed"
+
+
 @dataclass
 class Fetched:
     """An entity read from (or written to) the remote, with its ETag when one was sent."""
@@ -58,6 +81,33 @@ class Fetched:
     entity: Any
     etag: str | None
     data: dict[str, Any]
+
+
+_LABELS = {RegisteredModel: "registered model", ModelVersion: "model version",
+           ServingEnvironment: "serving environment"}
+
+
+def _entity_problem(cls: type[BaseResource], data: Any) -> str | None:
+    """Why ``data`` cannot be an entity of type ``cls`` as the server returns it, or None."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        return "no id"
+    name = data.get("name")
+    if issubclass(cls, Artifact):
+        kind = data.get("artifactType")
+        if cls is not Artifact and kind != cls.kind:
+            return f"artifactType {kind!r}, not {cls.kind!r}"
+        if name is not None and not isinstance(name, str):
+            return "a name that is not a string"
+        return None
+    if not isinstance(name, str) or not name:
+        return "no name"
+    if "artifactType" in data:
+        return f"an artifact ({data['artifactType']!r})"
+    if (cls is ModelVersion) != ("registeredModelId" in data):
+        return "a model version" if "registeredModelId" in data else "no registeredModelId"
+    return None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -76,22 +126,39 @@ def _retry_after(value: str | None) -> float | None:
 class RemoteRegistry:
     """A Model Registry server at ``base_url`` (scheme, host and port; no API path).
 
-    ``token`` is sent as ``Authorization: Bearer``; it is kept in memory only. ``verify`` is
-    True (system CAs), False, or the path of a CA bundle. ``session`` is injected by tests.
+    ``token`` is sent as ``Authorization: Bearer`` to the remote's own origin only (never
+    across a redirect to another one); it is kept in memory only, and refused over plain http
+    to another machine unless ``allow_insecure_token``. ``verify`` is True (system CAs),
+    False, or the path of a CA bundle, and wins over ``REQUESTS_CA_BUNDLE``. ``session`` is
+    injected by tests.
     """
 
     def __init__(self, base_url: str, *, token: str | None = None,
                  verify: bool | str = True, timeout: tuple[float, float] = (5, 30),
-                 session: requests.Session | None = None) -> None:
-        import requests
+                 session: requests.Session | None = None,
+                 allow_insecure_token: bool = False) -> None:
+        from .credentials import redact_url, token_over_plain_http
+        from .httpclient import make_session
 
         self.base_url = base_url.rstrip("/")
+        #: The base URL as shown in messages (credentials in it replaced by ***).
+        self.shown_url = redact_url(self.base_url)
+        if token and token_over_plain_http(self.base_url) and not allow_insecure_token:
+            from .errors import ConfigError
+
+            raise ConfigError(f"{self.shown_url} is plain http to another machine: the token "
+                              "would cross the network unencrypted, so nothing was sent; use "
+                              "https://, or opt in with `localhub remote add NAME URL "
+                              "--allow-insecure-token` (allow_insecure_token=True)")
         self.timeout = timeout
-        self.session = session if session is not None else requests.Session()
-        self.session.verify = verify
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers.setdefault("Accept", "application/json")
+        if session is None:
+            self.session: requests.Session = make_session(token=token, verify=verify)
+        else:
+            self.session = session
+            self.session.verify = verify
+            if token:
+                self.session.headers["Authorization"] = f"Bearer {token}"
+            self.session.headers.setdefault("Accept", "application/json")
         self.api = API_V1
         self._api_confirmed = False
         #: How many requests were sent (retries included), and the latest of them as
@@ -115,6 +182,7 @@ class RemoteRegistry:
 
         while True:
             url = self.base_url + self.api + path
+            shown = self.shown_url + self.api + path
             self.sent.append((method, self.api + path))
             self.requests_sent += 1
             try:
@@ -124,14 +192,19 @@ class RemoteRegistry:
                     headers={**({"Content-Type": "application/json"} if body is not None
                                 else {}), **(headers or {})},
                     timeout=self.timeout)
-            except requests.Timeout as exc:
-                raise RemoteUnreachableError(f"{method} {url}: timed out ({exc})",
-                                             url=url) from None
+            except requests.exceptions.SSLError as exc:
+                raise RemoteCertificateError(
+                    f"{method} {shown}: the TLS certificate of the remote could not be verified "
+                    f"({self._redact(exc)}); give the CA that signed it with `localhub remote "
+                    "add NAME URL --ca PATH` (custom_ca= in Python)", url=shown) from None
+            except requests.Timeout:
+                raise RemoteUnreachableError(f"{method} {shown}: timed out", url=shown) from None
             except requests.ConnectionError as exc:
-                raise RemoteUnreachableError(f"{method} {url}: cannot reach the remote ({exc})",
-                                             url=url) from None
+                raise RemoteUnreachableError(f"{method} {shown}: cannot reach the remote "
+                                             f"({_reason(exc)})", url=shown) from None
             except requests.RequestException as exc:
-                raise RemoteUnreachableError(f"{method} {url}: {exc}", url=url) from None
+                raise RemoteUnreachableError(f"{method} {shown}: {self._redact(exc)}",
+                                             url=shown) from None
             data, is_json = self._decode(resp)
             if resp.status_code == 404 and not is_json and not self._api_confirmed \
                     and self.api == API_V1:
@@ -143,8 +216,26 @@ class RemoteRegistry:
             if is_json:
                 self._api_confirmed = True
             if 200 <= resp.status_code < 300:
+                if data is not None and not is_json:
+                    raise self._not_json(method, shown, resp, data)
                 return data, resp.headers.get("ETag")
-            raise self._error(method, url, resp, data)
+            raise self._error(method, shown, resp, data)
+
+    def _redact(self, exc: BaseException) -> str:
+        from .credentials import redact_text
+
+        return redact_text(str(exc), self.base_url)
+
+    @staticmethod
+    def _not_json(method: str, url: str, resp: requests.Response, text: str
+                  ) -> RemoteProtocolError:
+        kind = resp.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+        hint = (" (an HTML page: a login page or a proxy in front of the registry?)"
+                if "html" in kind or text.lstrip()[:1] == "<" else "")
+        return RemoteProtocolError(
+            f"{method} {url}: the remote answered HTTP {resp.status_code} with {kind}, not "
+            f"JSON{hint}; check that the URL is the Model Registry's base URL and that the "
+            "token is valid", status=resp.status_code, url=url, body=text[:500])
 
     @staticmethod
     def _decode(resp: requests.Response) -> tuple[Any, bool]:
@@ -189,9 +280,21 @@ class RemoteRegistry:
     # -- entities -----------------------------------------------------------------------------
 
     def _one(self, cls: type[T], data: Any, etag: str | None) -> Fetched:
-        if not isinstance(data, dict):
-            raise RemoteError(f"unexpected answer from the remote: {str(data)[:200]!r}")
-        return Fetched(from_json(cls, data), etag, data)
+        return Fetched(self._entity(cls, data), etag, data)
+
+    def _entity(self, cls: type[T], data: Any) -> T:
+        """``data`` decoded as a ``cls``; RemoteProtocolError when it is not one."""
+        problem = _entity_problem(cls, data)
+        if problem is None:
+            try:
+                return from_json(cls, data)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                problem = str(exc)
+        label = _LABELS.get(cls, "artifact" if issubclass(cls, Artifact) else cls.__name__)
+        raise RemoteProtocolError(
+            f"{self.shown_url}: the remote answered with something that is not a {label} "
+            f"({problem}): {str(data)[:200]!r}; check that the URL is a Model Registry",
+            url=self.shown_url, body=data)
 
     def find_model(self, name: str) -> Fetched | None:
         """The registered model with this name, or None."""
@@ -222,11 +325,22 @@ class RemoteRegistry:
         """The artifact ``name`` of type ``kind`` in the remote version, or None."""
         data, _ = self.request("GET", f"/model_versions/{version_id}/artifacts",
                                params={"name": name, "artifactType": kind})
-        items = data.get("items") or [] if isinstance(data, dict) else []
+        items = self._items(data)
         for item in items:
-            if item.get("name") == name and item.get("artifactType") == kind:
+            if isinstance(item, dict) and item.get("name") == name \
+                    and item.get("artifactType") == kind:
                 return self._one(Artifact, item, None)
         return None
+
+    def _items(self, data: Any) -> list[Any]:
+        """The ``items`` of a list answer; RemoteProtocolError when it is not a list answer."""
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(items, (list, type(None))):
+            raise RemoteProtocolError(
+                f"{self.shown_url}: the remote answered a list request with something that is "
+                f"not a list of entities: {str(data)[:200]!r}; check that the URL is a Model "
+                "Registry", url=self.shown_url, body=data)
+        return items or []
 
     def fetch(self, cls: type[T], remote_id: str) -> Fetched:
         """One entity by id, with its ETag (RemoteNotFoundError when gone)."""
@@ -285,10 +399,8 @@ class RemoteRegistry:
                                     ("nextPageToken", page_token),
                                     ("artifactType", artifact_type)) if v}
         data, _ = self.request("GET", path, params=params)
-        if not isinstance(data, dict):
-            raise RemoteError(f"unexpected list answer from the remote: {str(data)[:200]!r}")
         target: type[BaseResource] = Artifact if issubclass(cls, Artifact) else cls
-        items = [from_json(target, item) for item in data.get("items") or []]
+        items = [self._entity(target, item) for item in self._items(data)]
         return items, str(data.get("nextPageToken") or "")
 
     def list_all(self, cls: type[BaseResource], *, page_size: int = 100,
@@ -341,7 +453,7 @@ class RemoteRegistry:
     def list(self, cls: type[T], *, parent_id: str | int | None = None,
              filter_query: str | None = None, order_by: str | None = None,
              sort_order: str | None = None, page_size: int | None = None,
-             page_token: str | None = None) -> Page:
+             page_token: str | None = None) -> Page[T]:
         """One page of entities (every entity when ``page_size`` is None), as SQLiteStore."""
         from .store import Page
 
@@ -358,8 +470,8 @@ class RemoteRegistry:
             items, token = self.list_page(cls, page_size=page_size, page_token=page_token,
                                           **options, **extra)
             return Page([e for e in items if isinstance(e, cls)], token, page_size)
-        every: list[BaseResource] = [e for e in self.list_all(cls, **options, **extra)
-                                     if isinstance(e, cls)]
+        every: list[T] = [e for e in self.list_all(cls, **options, **extra)
+                          if isinstance(e, cls)]
         return Page(every, "", 0)
 
     def create(self, entity: T, *, version_id: str | int | None = None) -> T:

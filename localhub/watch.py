@@ -3,15 +3,24 @@
 A model version appears in the drop folder either as a folder holding a ``localhub.json``
 manifest (``DIR/<any>/localhub.json`` or ``DIR/<model>/<version>/localhub.json``) or, by
 convention, as ``DIR/<model>/<version>/`` with the model files inside. A folder is registered
-once its files have stopped changing for ``settle`` seconds, and only once: the folder is
+once its files have stopped changing for ``settle`` seconds and two scans in a row saw the same
+tree (names, sizes and mtimes of every entry: a copy that keeps old mtimes is still seen
+growing), and only once: the folder is
 remembered in the database's ``meta`` table (key ``watch:<absolute folder>``), and a version
 that already exists with the same URI is adopted silently.
+
+The drop folder may be writable by others, so nothing in it is trusted to stay inside it: a
+symlink leading out of ``DIR`` is never followed (a folder holding one is refused), a dangling
+link is skipped with a message, and a manifest's ``file://`` URI must point inside ``DIR``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +38,7 @@ __all__ = ["MANIFEST", "Candidate", "FolderWatcher", "Report", "parse_manifest"]
 MANIFEST = "localhub.json"
 _MANIFEST_KEYS = {"name", "version", "uri", "format", "format_version", "description", "author",
                   "metadata"}
-ReportKind = Literal["registered", "exists", "waiting", "error"]
+ReportKind = Literal["registered", "exists", "waiting", "skipped", "error"]
 
 
 @dataclass(frozen=True)
@@ -66,46 +75,101 @@ class _Entry:
     metadata: dict[str, SupportedTypes] = field(default_factory=dict)
 
 
-def _visible_dirs(folder: Path) -> list[Path]:
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def link_problem(link: Path, root: Path) -> str | None:
+    """Why the symlink ``link`` may not be used in drop folder ``root`` (resolved), or None."""
     try:
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return f"{link}: dangling symbolic link; skipped"
+    if not _inside(target, root):
+        return (f"{link}: symbolic link to {target}, outside the drop folder {root}; "
+                "not followed (copy the files into the drop folder instead)")
+    return None
+
+
+def _visible_dirs(folder: Path, root: Path, skipped: list[str]) -> list[Path]:
+    out: list[Path] = []
+    try:
+        entries = sorted(folder.iterdir())
     except OSError:
         return []
+    for p in entries:
+        if p.name.startswith("."):
+            continue
+        if p.is_symlink():
+            problem = link_problem(p, root)
+            if problem is not None:
+                skipped.append(problem)
+                continue
+        if p.is_dir():
+            out.append(p)
+    return out
 
 
-def find_candidates(root: Path) -> list[Candidate]:
-    """Every folder under ``root`` that stands for a model version (manifest or convention)."""
+def find_candidates(root: Path, skipped: list[str] | None = None) -> list[Candidate]:
+    """Every folder under ``root`` that stands for a model version (manifest or convention);
+    symlinks that dangle or lead out of ``root`` are left out (and described in ``skipped``)."""
+    real = root.resolve()
+    notes: list[str] = [] if skipped is None else skipped
     out: list[Candidate] = []
-    for first in _visible_dirs(root):
+    for first in _visible_dirs(root, real, notes):
         if (first / MANIFEST).is_file():
             out.append(Candidate(first, first / MANIFEST))
             continue
-        for second in _visible_dirs(first):
+        for second in _visible_dirs(first, real, notes):
             manifest = second / MANIFEST
             out.append(Candidate(second, manifest if manifest.is_file() else None,
                                  name=first.name, version=second.name))
     return out
 
 
-def _walk(folder: Path) -> Iterator[os.stat_result]:
-    yield folder.stat()
+def _walk(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """(relative path, lstat) of a folder and everything under it, links not followed."""
+    yield "", folder.lstat()
     for dirpath, dirnames, filenames in os.walk(folder):
-        for name in dirnames + filenames:
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, folder)
             try:
-                yield os.stat(os.path.join(dirpath, name))
+                yield rel, os.lstat(full)
             except OSError:  # vanished while we looked: the folder is still changing
-                yield os.stat_result((0,) * 7 + (0, time.time(), time.time()))
+                yield rel, os.stat_result((0,) * 7 + (0, time.time(), time.time()))
 
 
-def signature(folder: Path) -> tuple[int, int, float]:
-    """(entries, total size, newest mtime) of a folder tree: changes while files are written."""
+def signature(folder: Path) -> tuple[int, int, float, str]:
+    """(entries, total size, newest mtime, digest of every entry's name, size and mtime) of a
+    folder tree: any file written, renamed or added changes it."""
     count = size = 0
     newest = 0.0
-    for st in _walk(folder):
+    digest = hashlib.sha256()
+    for rel, st in _walk(folder):
         count += 1
         size += st.st_size
         newest = max(newest, st.st_mtime)
-    return count, size, newest
+        digest.update(f"{rel}\0{stat.S_IFMT(st.st_mode)}\0{st.st_size}\0{st.st_mtime_ns}\n"
+                      .encode("utf-8", "surrogateescape"))
+    return count, size, newest, digest.hexdigest()
+
+
+def tree_links(folder: Path, root: Path) -> tuple[list[str], list[str]]:
+    """(refusals, skips) for the symlinks in a folder tree: links out of ``root`` refuse the
+    folder; dangling links are skipped."""
+    refused: list[str] = []
+    skipped: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                problem = link_problem(path, root)
+                if problem is None:
+                    continue
+                (skipped if "dangling" in problem else refused).append(problem)
+    return refused, skipped
 
 
 def _check_metadata(path: Path, value: Any) -> dict[str, SupportedTypes]:
@@ -169,7 +233,8 @@ class FolderWatcher:
         self.settle = settle
         self.author = author
         self.clock = clock
-        self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._real_root = root.resolve()
+        self._seen: dict[Path, tuple[int, int, float, str]] = {}
         self._reported: dict[str, tuple[str, str]] = {}
         self._waiting: set[Path] = set()
         self._stop = threading.Event()
@@ -184,7 +249,14 @@ class FolderWatcher:
         """One pass over the drop folder; returns what changed since the previous pass."""
         reports: list[Report] = []
         self._waiting.clear()
-        for candidate in find_candidates(self.root):
+        skipped: list[str] = []
+        candidates = find_candidates(self.root, skipped)
+        for note in skipped:
+            where = note.partition(": ")[0]
+            if self._reported.get(where) != ("skipped", note):
+                self._reported[where] = ("skipped", note)
+                reports.append(Report("skipped", where, note))
+        for candidate in candidates:
             try:
                 report = self._handle(candidate)
             except LocalHubError as exc:  # e.g. a locked database: report, retry next scan
@@ -205,8 +277,9 @@ class FolderWatcher:
         if sig[0] <= 1:
             return "empty"
         quiet_for = self.clock() - sig[2]
-        # Seen before: it must also be unchanged since then (mtimes can lie on copies).
-        if quiet_for >= self.settle and (previous is None or previous == sig):
+        # Two identical scans in a row, whatever the mtimes say: a copy that keeps the
+        # sources' old mtimes looks settled from its first file on.
+        if quiet_for >= self.settle and previous == sig:
             return "settled"
         return "changing"
 
@@ -215,6 +288,10 @@ class FolderWatcher:
         key = f"watch:{folder}"
         if self.store.get_meta(key) is not None:
             return None
+        refused, dangling = tree_links(candidate.folder, self._real_root)
+        if refused:
+            return Report("error", str(folder), refused[0] + "; the folder was not registered",
+                          candidate.name, candidate.version)
         state = self._state(candidate.folder)
         if state == "empty":
             return None
@@ -224,12 +301,34 @@ class FolderWatcher:
                           candidate.version)
         try:
             entry = _entry(candidate)
-            return self._register(key, folder, entry)
+            problem = self._uri_problem(entry.uri)
+            if problem is not None:
+                return Report("error", str(folder), f"{folder}: {problem}", entry.name,
+                              entry.version)
+            report = self._register(key, folder, entry)
+            if dangling and report.kind == "registered":
+                report = dataclasses.replace(
+                    report, message=report.message + " (" + "; ".join(dangling) + ")")
+            return report
         except ManifestError as exc:
             return Report("error", str(folder), str(exc))
         except InvalidInputError as exc:
             return Report("error", str(folder), f"{folder}: {exc}; rename the folder or fix "
                           "the manifest", candidate.name, candidate.version)
+
+    def _uri_problem(self, uri: str) -> str | None:
+        """Why a ``file://`` URI may not be registered from this drop folder, or None."""
+        if not uri.lower().startswith("file:"):
+            return None
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(uri)
+        target = Path(unquote(parts.path)).resolve()
+        if parts.netloc not in ("", "localhost") or not _inside(target, self._real_root):
+            return (f"uri {uri} points outside the drop folder {self._real_root}; a drop "
+                    "folder may only register files inside it (or give a remote URI such as "
+                    "s3://...)")
+        return None
 
     def _register(self, key: str, folder: Path, entry: _Entry) -> Report:
         existing = self._existing_uri(entry.name, entry.version)
@@ -270,7 +369,7 @@ class FolderWatcher:
         artifact = self.store.find(ModelArtifact, name=name, parent_id=mv.id)
         if artifact is None:
             items = self.store.list(ModelArtifact, parent_id=mv.id, page_size=1).items
-            artifact = items[0] if items else None  # type: ignore[assignment]
+            artifact = items[0] if items else None
         return (getattr(artifact, "uri", None) or "") if artifact is not None else ""
 
     def _remember(self, key: str, entry: _Entry) -> None:

@@ -51,7 +51,7 @@ def test_both_token_options_is_a_usage_error(invoke: Invoke) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["remote", "add", "a", "ftp://x"], "invalid URL 'ftp://x'"),
+    (["remote", "add", "a", "ftp://x"], "'ftp://x' is not a URL; expected http(s)://host[:port]"),
     (["remote", "add", "bad name", "https://x"], "invalid remote name 'bad name'"),
     (["remote", "add", "a", "https://x", "--token-env", "eyJhbGciOi.x-y"],
      "is not an environment variable name"),

@@ -1,0 +1,1 @@
+"""Security tests: secrets, files and folders (docs/security.md)."""
