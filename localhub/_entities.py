@@ -31,10 +31,13 @@ from .types import (
     SupportedTypes,
 )
 from .validation import (
+    MAX_EXTERNAL_ID_LENGTH,
+    STANDALONE_PREFIX_LENGTH,
     check_custom_properties,
     check_enum,
     check_name,
     check_optional_text,
+    check_owned_name,
     check_uri,
 )
 
@@ -106,8 +109,6 @@ _ENUM_FIELDS: dict[str, type[Enum]] = {
     "desired_state": InferenceServiceState,
     "parameter_type": ParameterType,
 }
-_LONG_TEXT = {"description", "readme", "uri", "schema", "profile", "source", "value", "logo",
-              "license_link"}
 
 
 #: ``json.dumps(x, separators=(",", ":"), ensure_ascii=False)`` without building an encoder
@@ -186,8 +187,8 @@ def _field_checker(spec: EntitySpec, field_name: str) -> Any:
     if field_name in ("registered_model_id", "model_version_id", "serving_environment_id",
                       "inference_service_id"):
         return lambda value: None if value is None else check_id(where, value)
-    long = field_name in _LONG_TEXT
-    return lambda value: check_optional_text(where, value, long=long)
+    # Every other field is a property: ``string_value MEDIUMTEXT`` on the server.
+    return lambda value: check_optional_text(where, value)
 
 
 _CHECKERS: dict[type[BaseResource], tuple[tuple[str, Any], ...]] = {}
@@ -201,18 +202,16 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
     if name is None and spec.name_optional:
         values["name"] = None
     else:
-        values["name"] = check_name(f"{label}.name", name)
+        values["name"] = check_name(f"{label}.name", name, allow_empty=spec.table == "artifacts")
     if entity.description is None:
         values["description"] = None
     else:
-        values["description"] = check_optional_text(
-            f"{label}.description", entity.description, long=True)
-    if entity.external_id is None:
-        values["external_id"] = None
-    else:
-        values["external_id"] = check_optional_text(f"{label}.external_id", entity.external_id)
-        if values["external_id"] == "":
-            raise InvalidInputError(f"{label}.external_id", "must not be empty (use None)")
+        values["description"] = check_optional_text(f"{label}.description", entity.description)
+    # An empty external id is a value like any other (the spec declares a plain string and
+    # the server stores it): it is unique like the others.
+    values["external_id"] = check_optional_text(
+        f"{label}.external_id", entity.external_id, long=False,
+        max_chars=MAX_EXTERNAL_ID_LENGTH)
     values["custom_properties"] = check_custom_properties(
         f"{label}.custom_properties", entity.custom_properties
     )
@@ -235,6 +234,18 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
         values[spec.parent_field] = None if parent is None else check_id(
             f"{label}.{spec.parent_field}", parent)
     return values
+
+
+def check_stored_name(spec: EntitySpec, name: str, parent: int) -> None:
+    """The name fits the server's column once prefixed with its owner (a version's model id,
+    an artifact's version id or, for an artifact of no version, a UUID)."""
+    if spec.table == "artifacts":
+        prefix = len(str(parent)) if parent else STANDALONE_PREFIX_LENGTH
+    elif spec.parent_field is not None:
+        prefix = len(str(parent))
+    else:
+        return
+    check_owned_name(f"{spec.cls.__name__}.name", name, prefix)
 
 
 def check_id(field: str, value: object) -> str:

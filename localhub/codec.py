@@ -51,6 +51,7 @@ from .types import (
 __all__ = [
     "ID_PATTERN",
     "MissingFieldError",
+    "UnknownFieldError",
     "WireFormatError",
     "artifact_class",
     "camel",
@@ -84,7 +85,17 @@ class WireFormatError(LocalHubError, ValueError):
 
 
 class MissingFieldError(WireFormatError):
-    """A required field is missing or empty (HTTP 422, as the Go server answers)."""
+    """A required field is missing or empty (HTTP 422, as the Go server answers).
+
+    The message is the Go server's verbatim (``RequiredError`` in kubeflow/model-registry
+    ``internal/server/openapi/error.go``): clients show it and tests compare it.
+    """
+
+
+class UnknownFieldError(WireFormatError):
+    """A key the schema does not have (HTTP 400); the message is Go's ``encoding/json``
+    ``DisallowUnknownFields`` text, as the server's controllers decode concrete bodies with it
+    (``internal/server/openapi/api_model_registry_service.go``)."""
 
 
 def camel(name: str) -> str:
@@ -179,6 +190,29 @@ _PAYLOAD = {"MetadataIntValue": "int_value", "MetadataDoubleValue": "double_valu
             "MetadataBoolValue": "bool_value"}
 
 
+#: Deepest nesting of objects and arrays in a struct property sent to the REST API.
+MAX_STRUCT_DEPTH = 100
+#: Most custom properties one entity may carry in a REST request.
+MAX_CUSTOM_PROPERTIES = 1000
+
+
+def _nesting(obj: object) -> int:
+    """How deeply objects and arrays nest in ``obj`` (iterative: no recursion limit)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _decode_struct(key: str, text: str, *, request: bool) -> StructValue:
     raw = text
     if request:
@@ -189,20 +223,32 @@ def _decode_struct(key: str, text: str, *, request: bool) -> StructValue:
                                   "a JSON object", field="customProperties") from None
     try:
         obj = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the C stack
         obj = None
+    if request and isinstance(obj, dict) and _nesting(obj) > MAX_STRUCT_DEPTH:
+        raise WireFormatError(f"customProperties[{key!r}]: struct_value nests deeper than "
+                              f"{MAX_STRUCT_DEPTH} levels", field="customProperties")
     if not isinstance(obj, dict):
         if not request:  # lenient on responses: keep what the server said
             return StructValue(raw)
         raise WireFormatError(f"customProperties[{key!r}]: struct_value must encode a JSON "
-                              "object", field="customProperties")
+                              f"object nested at most {MAX_STRUCT_DEPTH} levels",
+                              field="customProperties")
     return StructValue(json.dumps(obj, separators=(",", ":"), ensure_ascii=False))
+
+
+def _check_property_map(data: object, *, request: bool) -> None:
+    if not isinstance(data, dict):
+        raise WireFormatError("customProperties must be an object", field="customProperties")
+    if request and len(data) > MAX_CUSTOM_PROPERTIES:
+        raise WireFormatError(f"customProperties has {len(data)} entries; at most "
+                              f"{MAX_CUSTOM_PROPERTIES} are allowed", field="customProperties")
 
 
 def decode_properties(data: object, *, request: bool = True) -> dict[str, SupportedTypes]:
     """``customProperties`` from the wire; ``request`` = input form, checked strictly."""
-    if not isinstance(data, dict):
-        raise WireFormatError("customProperties must be an object", field="customProperties")
+    _check_property_map(data, request=request)
+    assert isinstance(data, dict)
     out: dict[str, SupportedTypes] = {}
     for key, cell in data.items():
         where = f"customProperties[{key!r}]"
@@ -358,7 +404,8 @@ def _read(cls: type[BaseResource], data: object, allowed: tuple[str, ...], *, st
         name = by_key.get(key)
         if name is None:
             if strict:
-                raise WireFormatError(f"json: unknown field {key!r}", field=key)
+                # Go quotes with %q: a JSON string literal for the usual ASCII keys.
+                raise UnknownFieldError(f"json: unknown field {json.dumps(key)}", field=key)
             continue
         if value is not None:
             out[name] = _field_value(cls, name, value, request=request)
@@ -375,7 +422,8 @@ def decode_create(cls: type[T], data: object, *, strict: bool = True,
         values.pop(name, None)
     for name in required:
         if values.get(name) in (None, ""):
-            raise MissingFieldError(f"{camel(name)} is required", field=camel(name))
+            raise MissingFieldError(f"required field '{camel(name)}' is zero value.",
+                                    field=camel(name))
     return cls(**values)
 
 

@@ -18,13 +18,14 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from ._entities import (
     SPECS,
     SPECS_BY_KIND,
     EntitySpec,
     check_id,
+    check_stored_name,
     compact_json,
     from_row,
     row_values,
@@ -65,10 +66,10 @@ _FILTER_ENTITY = {"contexts": None, "artifacts": "artifact", "executions": "serv
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[T]):
     """One page of a listing; ``next_page_token`` is empty on the last page."""
 
-    items: list[BaseResource]
+    items: list[T]
     next_page_token: str
     page_size: int
 
@@ -129,7 +130,12 @@ def _decode_token(token: str) -> tuple[int, int]:
     try:
         raw = base64.b64decode(token.encode("ascii"), validate=True).decode("ascii")
         row_id, value = raw.split(":", 1)
-        return int(row_id), int(value)
+        numbers = int(row_id), int(value)
+        # Both go to SQLite as 64-bit integers: a forged larger one would not bind.
+        if not all(t.removeprefix("-").isdigit() and len(t) <= 20 for t in (row_id, value)) \
+                or not all(-(2**63) <= n < 2**63 for n in numbers):
+            raise ValueError("not a token")
+        return numbers
     except (ValueError, UnicodeError, binascii.Error):
         raise InvalidPageTokenError(
             f"invalid nextPageToken {token[:40]!r}: pass a token returned by a previous page, "
@@ -246,7 +252,7 @@ class SQLiteStore:
         sort_order: SortOrder | str | None = None,
         page_size: int | None = None,
         page_token: str | None = None,
-    ) -> Page:
+    ) -> Page[T]:
         """One page of entities, keyset-paged; no ``page_size`` returns everything.
 
         Ordering is by ``order_by`` then id, so equal timestamps never skip or repeat rows
@@ -298,12 +304,13 @@ class SQLiteStore:
             rows = rows[:limit]
             last = rows[-1]
             next_token = _encode_token(last["id"], last[column])
-        items = [from_row(SPECS_BY_KIND[row["kind"]], row) for row in rows]
+        # Each row's kind is one of ``cls``'s kinds (the WHERE clause), so each item is a T.
+        items = [cast(T, from_row(SPECS_BY_KIND[row["kind"]], row)) for row in rows]
         return Page(items, next_token, page_size or 0)
 
     def version_artifacts(self, version_id: str | int) -> builtins.list[Artifact]:
         """Every artifact of a model version, oldest first."""
-        return cast("builtins.list[Artifact]", self.list(Artifact, parent_id=version_id).items)
+        return self.list(Artifact, parent_id=version_id).items
 
     def artifact_version_id(self, artifact_id: str | int) -> str | None:
         """The model version an artifact belongs to (None for a top-level artifact)."""
@@ -312,6 +319,41 @@ class SQLiteStore:
             row = conn.execute("SELECT version_id FROM artifacts WHERE id = ?",
                                (row_id,)).fetchone()
         return str(row[0]) if row is not None and row[0] else None
+
+    def attach_artifact(self, artifact_id: str | int, version_id: str | int, *,
+                        record: bool = True) -> Artifact:
+        """Link an artifact of no version to a model version (the row moves, no copy).
+
+        Queues an update of the pseudo-field ``version_id`` so that a push links it remotely.
+        NotFoundError for a missing artifact or version; InvalidInputError when the artifact
+        belongs to another version; DuplicateError when the version has one of that name.
+        """
+        row_id = self._row_id(artifact_id)
+        with self.db.write() as conn:
+            row = None if row_id is None else conn.execute(
+                "SELECT * FROM artifacts WHERE id = ?", (row_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no artifact found for id {artifact_id}",
+                                    entity="artifact", key=str(artifact_id))
+            parent = self._require_parent(conn, "contexts", ModelVersion.kind, version_id,
+                                          "model version")
+            spec = SPECS_BY_KIND[row["kind"]]
+            if row["version_id"] not in (0, parent):
+                raise InvalidInputError(f"{spec.cls.__name__}.id", f"belongs to model version "
+                                        f"{row['version_id']}; an artifact has one version")
+            if row["version_id"] == 0:
+                check_stored_name(spec, row["name"], parent)
+                try:
+                    conn.execute("UPDATE artifacts SET version_id = ?, update_time = ? "
+                                 "WHERE id = ?",
+                                 (parent, max(self.clock(), row["update_time"]), row_id))
+                except sqlite3.IntegrityError as exc:
+                    raise self._duplicate(spec, dict(row), exc, parent=parent) from exc
+                if record:
+                    self._record(conn, spec, row["uid"], int(row["id"]), "update",
+                                 ["version_id"])
+            row = conn.execute("SELECT * FROM artifacts WHERE id = ?", (row_id,)).fetchone()
+        return cast(Artifact, from_row(spec, row))
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -505,6 +547,19 @@ class SQLiteStore:
             conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def clear(self) -> None:
+        """Delete every entity, queued change, sync record and setting, in one transaction.
+
+        The file keeps its identity (``database_uid``) and schema; id sequences restart at 1,
+        as in a new file. Other processes serving this file see an empty registry at once.
+        """
+        with self.db.write() as conn:
+            for table in ("executions", "artifacts", "contexts", "outbox", "sync_links",
+                          "sync_conflicts", "sync_state", "sync_items"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM meta WHERE key != 'database_uid'")
+            conn.execute("DELETE FROM sqlite_sequence")
+
     # -- internals ----------------------------------------------------------------------------
 
     def insert_row(self, conn: sqlite3.Connection, spec: EntitySpec, values: dict[str, Any], *,
@@ -536,6 +591,13 @@ class SQLiteStore:
         """Insert under an already checked ``parent`` row id; the stored row as a dict."""
         if values.get("name") is None:
             values["name"] = str(uuid.uuid4())
+        elif values["name"] == "":
+            # An artifact's empty name: the server stores the bare owner prefix and reads it
+            # back as the name (converter.PrefixWhenOwned / MapNameFromOwned): the version id,
+            # or a UUID for an artifact of no version.
+            values["name"] = str(parent) if parent else str(uuid.uuid4())
+        elif origin == "local":  # a pulled name already fits the remote's column
+            check_stored_name(spec, values["name"], parent)
         row = row_values(spec, values)
         now = self.clock()
         uid = uid or _new_uid()

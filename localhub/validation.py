@@ -1,8 +1,11 @@
 """Input rules, checked before anything is written.
 
-They are the remote server's limits (or stricter), so that nothing accepted offline is
-refused when it is synced. Every violation raises ``InvalidInputError`` (a ``ValueError``)
-naming the field and the rule.
+They are the remote server's limits, taken from its database schema (kubeflow/model-registry,
+``internal/datastore/embedmd/mysql/migrations``: ``Context.name``, ``Artifact.name`` and both
+``external_id`` columns are ``VARCHAR(255)``, ``Artifact.uri`` is ``TEXT``, property values are
+``MEDIUMTEXT`` and property names ``VARCHAR(255)``), so that nothing the server accepts is
+refused offline and nothing accepted offline is refused when it is synced. Every violation
+raises ``InvalidInputError`` (a ``ValueError``) naming the field and the rule.
 """
 
 from __future__ import annotations
@@ -20,27 +23,37 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_EXTERNAL_ID_LENGTH",
     "MAX_TEXT_BYTES",
+    "MAX_URI_BYTES",
     "MAX_PROPERTY_KEY_LENGTH",
     "INT_PROPERTY_MIN",
     "INT_PROPERTY_MAX",
+    "STANDALONE_PREFIX_LENGTH",
     "check_lookup_text",
     "check_name",
+    "check_owned_name",
     "check_optional_text",
     "check_uri",
     "check_custom_properties",
     "check_enum",
+    "owned_name_limit",
 ]
 
-#: Names of models, versions and artifacts. The server stores child names as
-#: "<parent id>:<name>" in a 255-character column, so we keep room for the prefix.
-MAX_NAME_LENGTH = 200
-#: External ids (a 255-character unique column on the server).
+#: ``Context.name`` / ``Artifact.name`` / ``Execution.name`` are ``VARCHAR(255)`` (characters).
+#: Owned entities (versions, artifacts, inference services, serves) are stored as
+#: ``"<parent id>:<name>"`` in that column (``converter.PrefixWhenOwned``), so their limit
+#: depends on the parent id: see :func:`owned_name_limit`.
+MAX_NAME_LENGTH = 255
+#: External ids (``external_id VARCHAR(255)``, unique).
 MAX_EXTERNAL_ID_LENGTH = 255
-#: Descriptions, URIs and string values (a TEXT column: 65,535 bytes on MySQL).
-MAX_TEXT_BYTES = 65_535
-#: Owner, author, format names and other short string fields.
-MAX_SHORT_TEXT_LENGTH = 255
+#: Descriptions, owners, authors, formats and custom property strings are properties:
+#: ``string_value MEDIUMTEXT`` (16,777,215 bytes).
+MAX_TEXT_BYTES = 16_777_215
+#: ``Artifact.uri`` is a ``TEXT`` column (65,535 bytes).
+MAX_URI_BYTES = 65_535
+#: Property names (``ContextProperty.name`` / ``ArtifactProperty.name``: ``VARCHAR(255)``).
 MAX_PROPERTY_KEY_LENGTH = 255
+#: An artifact created without a version is prefixed with a random UUID (36 characters).
+STANDALONE_PREFIX_LENGTH = 36
 #: The server's int_value pattern ``^-?([1-9][0-9]{0,8}|0)$``: at most nine digits.
 INT_PROPERTY_MIN = -999_999_999
 INT_PROPERTY_MAX = 999_999_999
@@ -86,34 +99,56 @@ def check_lookup_text(field: str, value: object) -> str:
     return value
 
 
-def check_name(field: str, value: object) -> str:
-    """A required name: a non-blank string without NUL of at most MAX_NAME_LENGTH characters."""
+def check_name(field: str, value: object, *, allow_empty: bool = False) -> str:
+    """A name: a string without NUL of at most MAX_NAME_LENGTH characters.
+
+    Non-blank, except that artifacts may have an empty name (``allow_empty``): the server
+    accepts it (``ParameterCreate.name`` has no ``minLength`` and the Go server does not
+    check one; ``converter.PrefixWhenOwned`` stores the bare prefix).
+    """
     text = _check_text(field, value, max_chars=MAX_NAME_LENGTH, max_bytes=None)
+    if allow_empty and text == "":
+        return text
     if not text.strip():
         raise InvalidInputError(field, "must not be empty or blank")
     return text
 
 
+def owned_name_limit(prefix_length: int) -> int:
+    """The longest name the server stores under a ``"<prefix>:"`` of ``prefix_length``."""
+    return MAX_NAME_LENGTH - prefix_length - 1
+
+
+def check_owned_name(field: str, name: str, prefix_length: int) -> None:
+    """A name stored as ``"<prefix>:<name>"`` must fit the server's 255-character column."""
+    limit = owned_name_limit(prefix_length)
+    if len(name) > limit:
+        raise InvalidInputError(
+            field, f"must be at most {limit} characters here, got {len(name)} (the server "
+                   f"stores it after its parent id in a {MAX_NAME_LENGTH}-character column)")
+
+
 def check_optional_text(
-    field: str, value: object, *, long: bool = False, max_chars: int | None = None
+    field: str, value: object, *, long: bool = True, max_chars: int | None = None
 ) -> str | None:
-    """An optional string field; ``long`` allows MAX_TEXT_BYTES instead of 255 characters."""
+    """An optional string field: a property value (MAX_TEXT_BYTES), or at most ``max_chars``
+    characters for a column of its own (``long=False``)."""
     if value is None:
         return None
-    if long:
+    if long and max_chars is None:
         return _check_text(field, value, max_chars=None, max_bytes=MAX_TEXT_BYTES)
     return _check_text(
-        field, value, max_chars=max_chars or MAX_SHORT_TEXT_LENGTH, max_bytes=None
+        field, value, max_chars=max_chars or MAX_EXTERNAL_ID_LENGTH, max_bytes=None
     )
 
 
 def check_uri(field: str, value: object, *, required: bool = True) -> str | None:
-    """An artifact URI: non-blank, no control characters, at most MAX_TEXT_BYTES."""
+    """An artifact URI: non-blank, no control characters, at most MAX_URI_BYTES."""
     if value is None:
         if required:
             raise InvalidInputError(field, "is required")
         return None
-    text = _check_text(field, value, max_chars=None, max_bytes=MAX_TEXT_BYTES)
+    text = _check_text(field, value, max_chars=None, max_bytes=MAX_URI_BYTES)
     if not text.strip():
         raise InvalidInputError(field, "must not be empty or blank")
     if text != text.strip():

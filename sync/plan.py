@@ -206,4 +206,6 @@ def _label(conn: Any, op: Any) -> tuple[str, str | None]:
                        "m.id = v.parent_id WHERE a.uid = ?", (op.uid,)).fetchone()
     if row is None:
         return op.uid, None
+    if row["version"] is None:
+        return f"artifact {row['name']} (no version)", None
     return f"artifact {row['model']}:{row['version']}/{row['name']}", row["model"]

@@ -37,6 +37,8 @@ __all__ = ["APPLY_BATCH", "Puller"]
 
 #: Pulled entities applied per local transaction.
 APPLY_BATCH = 100
+#: The "parent uid" of an artifact pulled as one of no version.
+STANDALONE = ""
 
 _KINDS: list[tuple[str, type[BaseResource], str]] = [
     ("registered-models", RegisteredModel, "contexts"),
@@ -151,10 +153,18 @@ class Puller:
 
     def _artifacts(self, items: list[BaseResource]) -> None:
         unknown: dict[str, BaseResource] = {}
+        #: Linked artifacts that are of no version locally: the remote may have attached
+        #: them to a version since (an upsert by id), so they are looked for like new ones.
+        floating: set[str] = set()
         with self.store.db.read() as conn:
             for entity in items:
-                if self.ledger.link_by_remote_id(conn, "artifacts", str(entity.id)) is None:
+                link = self.ledger.link_by_remote_id(conn, "artifacts", str(entity.id))
+                if link is None:
                     unknown[str(entity.id)] = entity
+                elif conn.execute("SELECT 1 FROM artifacts WHERE uid = ? AND version_id = 0",
+                                  (link.uid,)).fetchone() is not None:
+                    unknown[str(entity.id)] = entity
+                    floating.add(str(entity.id))
         self._apply_all([(e, None) for e in items if str(e.id) not in unknown], "artifacts")
         if not unknown:
             return
@@ -189,11 +199,20 @@ class Puller:
                     placed = []
         finally:  # also when a listing fails: keep what was placed
             self._apply_all(placed, "artifacts")
-        self.skipped += len(unknown)
+        # Still of no version: their content merges as usual.
+        self._apply_all([(unknown.pop(i), None) for i in sorted(floating & set(unknown))],
+                        "artifacts")
         if any(kind == "version" for kind, _id in self.held_parents):
             # Top-level artifacts, or artifacts of a held version: keep them until it is placed.
+            self.skipped += len(unknown)
             for entity in unknown.values():
                 self._hold(entity)
+        elif models is None:
+            # In no linked version: an artifact created without a version (POST
+            # /model_artifacts); mirrored as one, to be attached when the remote attaches it.
+            self._apply_all([(e, STANDALONE) for e in unknown.values()], "artifacts")
+        else:
+            self.skipped += len(unknown)  # belongs to no model: unlimited pulls only
 
     # -- one entity ---------------------------------------------------------------------------
 
@@ -213,6 +232,8 @@ class Puller:
             if link is None:
                 self._insert(conn, entity, table, parent_uid)
                 return
+            if parent_uid and table == "artifacts":
+                self._attach_local(conn, link.uid, parent_uid)
             if int(entity.last_update_time_since_epoch or 0) == link.base_update_time \
                     and content_hash(theirs) == link.base_hash:
                 return
@@ -267,9 +288,21 @@ class Puller:
             kind = "model" if isinstance(entity, RegisteredModel) else "version"
             self.held_parents.add((kind, str(entity.id)))
 
+    @staticmethod
+    def _attach_local(conn: Any, uid: str, version_uid: str) -> None:
+        """Move a local artifact of no version into the version the remote attached it to
+        (nothing queued: the change came from the remote)."""
+        conn.execute("UPDATE artifacts SET version_id = (SELECT id FROM contexts WHERE uid = ?) "
+                     "WHERE uid = ? AND version_id = 0", (version_uid, uid))
+
     def _insert(self, conn: Any, entity: BaseResource, table: str, parent_uid: str | None
                 ) -> None:
         parent_row: int | None = None
+        if parent_uid == STANDALONE:
+            uid, _row_id = self.ledger.insert_pulled(conn, entity, None)
+            self.ledger.set_link(conn, uid, table, entity, None)
+            self.pulled += 1
+            return
         if isinstance(entity, ModelVersion):
             plink = self.ledger.link_by_remote_id(conn, "contexts",
                                                   str(entity.registered_model_id))
@@ -286,7 +319,7 @@ class Puller:
                 return
             parent_row = int(row[0])
         elif isinstance(entity, Artifact):
-            self.skipped += 1  # top-level artifacts are not mirrored in this version
+            self.skipped += 1  # not placed in a version (see _artifacts)
             return
         # A local entity with the same natural key: a pending create (push adopts it or
         # records a conflict), or a leftover; never a second row.

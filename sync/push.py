@@ -71,6 +71,9 @@ CREATED, ADOPTED, UPDATED, NOOP, CONFLICT, BLOCKED, SET_ASIDE = (
     "created", "adopted", "updated", "noop", "conflict", "blocked", "set_aside")
 #: Outcome of an op a stopped wave did not start (run_wave).
 NOT_RUN = "not_run"
+#: The outbox field of an artifact linked to a version after its create
+#: (``SQLiteStore.attach_artifact``).
+ATTACH = "version_id"
 
 
 def _cls(entity: BaseResource) -> type[BaseResource]:
@@ -116,6 +119,13 @@ def _landed(base: dict[str, Any], theirs: dict[str, Any], sends: Sequence[dict[s
         elif any(name in sent and dumps(sent[name]) == dumps(value) for sent in sends):
             out[name] = value
     return out
+
+
+def _remote_session() -> type:
+    """The session class of :mod:`localhub.httpclient` (its redirect and CA rules)."""
+    from localhub.httpclient import RemoteSession
+
+    return RemoteSession
 
 
 class Pusher:
@@ -236,19 +246,20 @@ class Pusher:
         requests = sys.modules.get("requests")
         main = self._remote
         return (self.workers > 1 and requests is not None and type(main) is RemoteRegistry
-                and type(main.session) is requests.Session
+                and type(main.session) in (requests.Session, _remote_session())
                 and bool(getattr(main, "_api_confirmed", False)))
 
     def _clone(self) -> RemoteRegistry:
-        import requests
-
         main = self._remote
-        clone = RemoteRegistry(main.base_url, timeout=main.timeout, session=requests.Session())
+        clone = RemoteRegistry(main.base_url, timeout=main.timeout,
+                               session=type(main.session)())
         session, source = clone.session, main.session
         session.headers.clear()
         session.headers.update(source.headers)
         session.verify, session.cert, session.auth = source.verify, source.cert, source.auth
         session.proxies, session.trust_env = dict(source.proxies), source.trust_env
+        # Response hooks report each request (`localhub sync --verbose`) from every thread.
+        session.hooks = {event: list(hooks) for event, hooks in source.hooks.items()}
         clone.api, clone._api_confirmed = main.api, main._api_confirmed
         with self._lock:
             self._clones.append(clone)
@@ -334,9 +345,8 @@ class Pusher:
             return SET_ASIDE
         if blocking:
             return BLOCKED
-        if isinstance(local.entity, (ModelVersion, Artifact)):
-            if local.parent_uid is None:
-                return BLOCKED  # top-level artifacts are not synced in this version
+        standalone = isinstance(local.entity, Artifact) and local.parent_uid is None
+        if isinstance(local.entity, (ModelVersion, Artifact)) and not standalone:
             if parent_link is None:
                 if parent_item is not None and parent_item["set_aside_at"] is not None:
                     self.ledger.set_aside(op.uid, f"its parent was set aside: "
@@ -348,7 +358,33 @@ class Pusher:
             attempted = (item is not None and item["create_attempted_at"] is not None
                          and op.uid not in self._premarked)
             return self._create(op, local, parent_id, attempted, Ledger.sent(item))
+        if ATTACH in op.fields:
+            return self._attach(op, local, link, parent_id)
         return self._update(op, local, link)
+
+    # -- attach -------------------------------------------------------------------------------
+
+    def _attach(self, op: Op, local: Local, link: Link, version_id: str | None) -> str:
+        """Link a remote artifact created without a version to its version: the upsert by
+        ``id`` of kubeflow/model-registry (``POST /model_versions/{id}/artifacts``), which
+        links the existing artifact instead of copying it; then the other changes, if any."""
+        op.fields.discard(ATTACH)
+        if version_id is None:  # attached locally to a version the remote does not know
+            return BLOCKED
+        body: dict[str, Any] = {"artifactType": local.entity.kind, "id": link.remote_id}
+        if link.base.get("state") is not None:
+            # The Go server's upsert decodes a missing state as the default: send it as seen.
+            body["state"] = link.base["state"]
+        data, etag = self.remote.request(
+            "POST", f"/model_versions/{version_id}/artifacts", body=body)
+        fetched = self.remote._one(Artifact, data, etag)
+        if op.fields:
+            with self.store.db.write() as conn:
+                link = self.ledger.set_link(conn, op.uid, op.table, fetched.entity,
+                                            fetched.etag, pin=False)
+            return self._update(op, local, link, remote_now=fetched)
+        self._commit(op, local, fetched, to_local=None, conflicts={}, link=link)
+        return UPDATED
 
     # -- create -------------------------------------------------------------------------------
 
@@ -360,7 +396,9 @@ class Pusher:
         if isinstance(entity, ModelVersion):
             assert parent_id is not None
             return self.remote.find_version(entity.name, parent_id)
-        assert isinstance(entity, Artifact) and parent_id is not None and entity.name
+        assert isinstance(entity, Artifact) and entity.name
+        if parent_id is None:
+            return None  # an artifact of no version has no natural key to look up
         return self.remote.find_artifact(entity.name, parent_id, entity.kind)
 
     def _create(self, op: Op, local: Local, parent_id: str | None, attempted: bool,

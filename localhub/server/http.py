@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from ..codec import MissingFieldError, WireFormatError, to_json
+from ..codec import MissingFieldError, UnknownFieldError, WireFormatError, to_json
 from ..errors import (
     DatabaseError,
     DatabaseLockedError,
@@ -30,6 +30,7 @@ from ..store import Page, SQLiteStore
 from ..types import BaseResource
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
     "ApiError",
     "Ctx",
     "Handler",
@@ -51,6 +52,8 @@ T = TypeVar("T", bound=BaseResource)
 _DIGITS = re.compile(r"[0-9]+")
 _ORDER_BY = ("ID", "CREATE_TIME", "LAST_UPDATE_TIME")
 _SORT_ORDER = ("ASC", "DESC")
+#: Items per page when a list request gives no ``pageSize`` (upstream: all of them).
+DEFAULT_PAGE_SIZE = 1000
 
 
 class ApiError(Exception):
@@ -77,8 +80,10 @@ def error_for(exc: Exception) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, MissingFieldError):
-        # The Go server answers 422 with the code text of a 400.
-        return ApiError(422, f"{exc.message}: bad request", code="Bad Request")
+        # The Go server answers 422 with the code text of a 400, and its message verbatim.
+        return ApiError(422, exc.message, code="Bad Request")
+    if isinstance(exc, UnknownFieldError):
+        return ApiError(400, exc.message)  # Go's json decoder text, verbatim
     if isinstance(exc, (WireFormatError, InvalidInputError, FilterQueryError,
                         InvalidPageTokenError)):
         return ApiError(400, f"{exc.message}: bad request")
@@ -164,11 +169,13 @@ def entity_reply(entity: BaseResource, status: int = 200) -> Reply:
     return Reply(status, to_json(entity), {"ETag": etag(entity)})
 
 
-def list_reply(page: Page) -> Reply:
-    """The list envelope of every collection endpoint."""
+def list_reply(page: Page[Any], ctx: Ctx | None = None) -> Reply:
+    """The list envelope of every collection endpoint; ``pageSize`` echoes the request's
+    (0 when it gave none, as upstream), not the default applied."""
     items = [to_json(item) for item in page.items]
+    echo = page.page_size if ctx is None else requested_page_size(ctx)
     return Reply(200, {"items": items, "nextPageToken": page.next_page_token,
-                       "pageSize": page.page_size, "size": len(items)})
+                       "pageSize": echo, "size": len(items)})
 
 
 def check_if_match(ctx: Ctx, current: BaseResource) -> None:
@@ -189,15 +196,24 @@ def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def list_options(ctx: Ctx, *, extra_filter: list[str] | None = None) -> dict[str, Any]:
-    """``store.list`` keyword arguments from the standard list query parameters."""
+def requested_page_size(ctx: Ctx) -> int:
+    """The ``pageSize`` the request gave (0 for none or one below 1; 400 when malformed)."""
     size_text = ctx.arg("pageSize")
-    page_size = None
-    if size_text is not None:
-        if not re.fullmatch(r"-?[0-9]{1,10}", size_text) or not -(2**31) <= int(size_text) < 2**31:
-            raise ApiError(400, f"invalid pageSize {size_text[:40]!r}: must be a 32-bit "
-                                "integer: bad request")
-        page_size = max(int(size_text), 0) or None
+    if size_text is None:
+        return 0
+    if not re.fullmatch(r"-?[0-9]{1,10}", size_text) or not -(2**31) <= int(size_text) < 2**31:
+        raise ApiError(400, f"invalid pageSize {size_text[:40]!r}: must be a 32-bit "
+                            "integer: bad request")
+    return max(int(size_text), 0)
+
+
+def list_options(ctx: Ctx, *, extra_filter: list[str] | None = None) -> dict[str, Any]:
+    """``store.list`` keyword arguments from the standard list query parameters.
+
+    Without a ``pageSize`` (or with one below 1) a page holds :data:`DEFAULT_PAGE_SIZE` items
+    and ``nextPageToken`` leads on, so one request never materialises a whole large registry.
+    """
+    page_size = requested_page_size(ctx) or DEFAULT_PAGE_SIZE
     order_by = ctx.arg("orderBy")
     if order_by is not None and order_by not in _ORDER_BY:
         raise ApiError(400, f"invalid orderBy {order_by[:40]!r}: must be one of "

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..codec import decode_update, overlay
 from ..store import Page
-from ..types import BaseResource
+from ..types import Artifact, BaseResource
 from .http import (
     ApiError,
     Ctx,
@@ -101,24 +101,57 @@ def list_handler(cls: type[BaseResource], *, parent_key: str | None = None,
             except WireFormatError as exc:
                 raise ApiError(400, f"{exc.message}: bad request") from None
         options = list_options(ctx, extra_filter=name_filter(ctx) if by_name else None)
-        page: Page = ctx.store.list(cls, parent_id=parent_id, kinds=kinds, **options)
-        return list_reply(page)
+        page: Page[Any] = ctx.store.list(cls, parent_id=parent_id, kinds=kinds, **options)
+        return list_reply(page, ctx)
 
     return handle
 
 
+#: The Go server's 400 for a find-one without a usable parameter combination, per family
+#: (kubeflow/model-registry ``internal/core``: ``Get*ByParams``).
+_FIND_USAGE = {
+    "top": "invalid parameters call, supply either name or externalId: bad request",
+    "model version": "invalid parameters call, supply either (versionName and "
+                     "registeredModelId), or externalId: bad request",
+    "inference service": "invalid parameters call, supply either (name and parentResourceId), "
+                         "or externalId: bad request",
+    "artifact": "invalid parameters call, supply either (artifactName and parentResourceId), "
+                "or externalId: bad request",
+}
+
+
 def find_handler(cls: type[BaseResource], *, child: bool) -> Handler:
-    """GET the one entity with an exact ``name`` (in ``parentResourceId``) or ``externalId``."""
+    """GET the one entity matching the ``name`` / ``externalId`` / ``parentResourceId`` query.
+
+    Upstream's rules (kubeflow/model-registry ``internal/core``, ``GetRegisteredModelByParams``,
+    ``GetModelVersionByParams``, ``GetInferenceServiceByParams``, ``getArtifactByParams``):
+    models and serving environments need ``name`` or ``externalId`` and match both when both
+    are given. Versions and inference services need (``name`` and ``parentResourceId``) or
+    ``externalId``; without a parent the name is not used; with one, both must match.
+    Artifacts need the same combinations, and every parameter given must match.
+    """
+    artifact = child and (cls is Artifact or issubclass(cls, Artifact))
 
     def handle(ctx: Ctx) -> Reply:
         name, external_id = ctx.arg("name"), ctx.arg("externalId")
-        parent = ctx.arg("parentResourceId")
-        if name is None and external_id is None:
-            raise ApiError(400, "either name or externalId is required: bad request")
-        if child and name is not None and parent is None:
-            raise ApiError(400, "parentResourceId is required with name: bad request")
-        parent_id = parse_id(parent, what="parentResourceId") if child and parent else None
-        found = ctx.store.find(cls, name=name, parent_id=parent_id, external_id=external_id)
+        parent = ctx.arg("parentResourceId") if child else None
+        if not child:
+            if name is None and external_id is None:
+                raise ApiError(400, _FIND_USAGE["top"])
+        elif (name is None or parent is None) and external_id is None:
+            raise ApiError(400, _FIND_USAGE["artifact" if artifact else label_of(cls)])
+        parent_id = parse_id(parent, what="parentResourceId") if parent else None
+        if child and not artifact and parent_id is None:
+            name = None  # a version or service name means nothing without its parent
+        if child and (name is None or parent_id is None):
+            found = ctx.store.find(cls, external_id=external_id)
+            if found is not None and artifact and (
+                    (name is not None and getattr(found, "name", None) != name) or (
+                    parent_id is not None
+                    and ctx.store.artifact_version_id(found.id or "") != parent_id)):
+                found = None
+        else:
+            found = ctx.store.find(cls, name=name, parent_id=parent_id, external_id=external_id)
         if found is None:
             what = f"name {name!r}" if name is not None else f"externalId {external_id!r}"
             raise ApiError(404, f"no {label_of(cls)} found for {what}: not found")

@@ -65,10 +65,18 @@ def upsert_version_artifact(ctx: Ctx) -> Reply:
             artifact_id = parse_id(str(raw_id), what="artifact id")
             current = require(ctx.store.get(Artifact, artifact_id), "artifact", artifact_id)
             owner = ctx.store.artifact_version_id(artifact_id)
-            if owner != version_id:
-                raise ApiError(400, f"artifact {artifact_id} belongs to "
-                                    f"{'model version ' + owner if owner else 'no model version'}"
+            if owner is not None and owner != version_id:
+                raise ApiError(400, f"artifact {artifact_id} belongs to model version {owner}"
                                     "; localhub links each artifact to one version: bad request")
+            if owner is None:
+                # Upstream's upsert by id links an existing artifact (one created with
+                # POST /model_artifacts) to the version: kubeflow/model-registry
+                # internal/core/artifact.go UpsertModelVersionArtifact (attribution, no copy).
+                if type(current) is not cls:
+                    raise ApiError(400, f"cannot change artifact type from {current.kind!r} "
+                                        f"to {cls.kind!r}: bad request")
+                check_if_match(ctx, current)
+                current = ctx.store.attach_artifact(artifact_id, version_id)
             return _update(ctx, current, cls, body)
         artifact = decode_create(cls, body, strict=False)
         if artifact.name is not None and cls in _UPDATE_BY_NAME:

@@ -10,7 +10,6 @@ import pytest
 from localhub import ModelRegistryClient
 
 from tests.soak.soak_badinput import (
-    SPEC,
     delta,
     mentions,
     run,
@@ -18,6 +17,7 @@ from tests.soak.soak_badinput import (
     unclear_reason,
     unexpected,
 )
+from tests.support.official_spec import SPEC
 
 
 @pytest.mark.slow
