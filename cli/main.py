@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -24,11 +25,27 @@ class Settings:
     quiet: bool
     debug: bool
 
-    def registry(self) -> localhub.ModelRegistry:
-        """The registry facade over the chosen database (no network)."""
+    def db_path(self) -> Path:
+        """The chosen database file (--db, else the default location)."""
         from localhub.paths import default_db_path
 
-        path = self.db if self.db is not None else default_db_path()
+        return Path(self.db) if self.db is not None else Path(default_db_path())
+
+    def require_db(self) -> Path:
+        """The database file of a read-only command, which must exist: reading never creates
+        a database (nor its folders), so a mistyped --db is reported, not silently made."""
+        from localhub.errors import DatabaseError
+
+        path = self.db_path()
+        if not path.exists():
+            raise DatabaseError(f"no database at {path}; check --db / LOCALHUB_DB, or create "
+                                "it with a first `localhub register`", path=str(path))
+        return path
+
+    def registry(self, *, create: bool = True) -> localhub.ModelRegistry:
+        """The registry facade over the chosen database (no network); ``create=False`` for
+        read-only commands (a missing database is an error)."""
+        path = self.db_path() if create else self.require_db()
         return localhub.ModelRegistry("", author="", path=path)
 
 
@@ -66,10 +83,16 @@ def _fail(ctx: click.Context, message: str) -> NoReturn:
               help="Database file (env LOCALHUB_DB; default: registry.db in LOCALHUB_HOME "
                    "or the user data folder).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors and requested data.")
+@click.option("--no-color", is_flag=True,
+              help="No colours in the output (also when NO_COLOR is set).")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 @click.pass_context
-def main(ctx: click.Context, db: Path | None, quiet: bool, debug: bool) -> None:
+def main(ctx: click.Context, db: Path | None, quiet: bool, no_color: bool, debug: bool) -> None:
     """localhub: an offline-capable Kubeflow Model Registry on a local SQLite file."""
+    if no_color or os.environ.get("NO_COLOR"):
+        # https://no-color.org: any non-empty NO_COLOR turns colour off. Subcommand contexts
+        # inherit this, and click.echo then strips every style.
+        ctx.color = False
     ctx.obj = Settings(db=db, quiet=quiet, debug=debug)
 
 
@@ -78,6 +101,7 @@ def _register_commands() -> None:
     from .bundle_cmds import export, import_
     from .doctor_cmd import doctor
     from .kserve_cmd import kserve
+    from .log_cmd import log
     from .remote_cmds import remote
     from .serve import serve
     from .sync_cmds import COMMANDS as SYNC_COMMANDS
@@ -90,6 +114,22 @@ def _register_commands() -> None:
         main.add_command(command)
     for command in SYNC_COMMANDS:
         main.add_command(command)
+    main.add_command(log)
+    for command in main.commands.values():
+        _whole_short_help(command)
+
+
+def _whole_short_help(command: click.Command) -> None:
+    """Give ``command`` (and its subcommands) a short help that is a whole first sentence:
+    click otherwise cuts the help to the terminal width mid-phrase with '...'."""
+    if command.short_help is None and command.help:
+        first = command.help.strip().split("\n\n", 1)[0]
+        first = " ".join(first.split())
+        end = first.find(". ")
+        command.short_help = first[: end + 1] if end > 0 else first
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _whole_short_help(sub)
 
 
 _register_commands()

@@ -19,8 +19,10 @@ __all__ = [
     "emit_status",
     "emit_sync_summary",
     "emit_table",
+    "local_time",
     "progress_line",
     "sync_log_line",
+    "terminal_width",
     "to_data",
 ]
 
@@ -60,10 +62,61 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    """Print rows as an aligned text table with a header line."""
+def terminal_width() -> int | None:
+    """Columns to fit tables in: the terminal's (or $COLUMNS), None when piped (no cut)."""
+    import os
+    import shutil
+    import sys
+
+    try:
+        tty = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty and not os.environ.get("COLUMNS"):
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def local_time(ms: Any) -> str:
+    """Epoch milliseconds (int or str) as a date and time in the local zone."""
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).astimezone()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "" if ms is None else str(ms)
+    return when.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _fit(widths: list[int], columns: Sequence[str], shrink: Sequence[str],
+         limit: int) -> list[int]:
+    """Narrow the ``shrink`` columns, widest first, until the row fits ``limit``."""
+    out = list(widths)
+    narrowable = [i for i, col in enumerate(columns) if col in shrink]
+    while sum(out) + 2 * (len(out) - 1) > limit and narrowable:
+        i = max(narrowable, key=lambda k: out[k])
+        floor = max(len(columns[i]), 8)
+        if out[i] <= floor:
+            narrowable.remove(i)
+            continue
+        out[i] -= 1
+    return out
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
+               shrink: Sequence[str] = ()) -> None:
+    """Print rows as an aligned text table with a header line; on a terminal the ``shrink``
+    columns are cut (with '…') so that each line fits its width."""
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]
     widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
+    limit = terminal_width() if shrink else None
+    if limit is not None:
+        widths = _fit(widths, columns, shrink, limit)
+        cells = [[_clip(c, w) for c, w in zip(r, widths, strict=False)] for r in cells]
     header = "  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=False))
     click.echo(header.rstrip())
     for r in cells:
@@ -77,6 +130,9 @@ def emit_record(title: str, obj: Any) -> None:
     for key, value in data.items():
         if value in (None, {}, []):
             continue
+        if key.endswith("_time_since_epoch"):
+            # People read dates in their own zone; --json keeps the epoch milliseconds.
+            key, value = key[: -len("_since_epoch")], local_time(value)
         click.echo(f"  {key}: {_cell(value)}")
 
 

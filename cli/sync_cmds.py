@@ -7,6 +7,7 @@ Exit codes of ``sync``: 0 all synced, 1 error, 2 usage, 3 conflicts remain, 4 re
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from localhub.errors import (
     SyncLockedError,
 )
 
+from .complete import complete_conflict, complete_model, complete_remote
 from .main import Settings, pass_settings
 from .params import parse_meta_value
 from .render import (
@@ -52,6 +54,7 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 CP = "custom_properties"
 
 
@@ -77,9 +80,14 @@ def _engine_accepts() -> set[str]:
     return names
 
 
-def resolve_remote(flag: str | None) -> cfg.Remote:
-    """The remote of --remote (a name or URL), else $LOCALHUB_REMOTE, else the default."""
-    return cfg.resolve_remote(cfg.load_config(), flag)
+def resolve_remote(flag: str | None, db: Path | None = None) -> cfg.Remote:
+    """The remote of --remote (a name or URL), else $LOCALHUB_REMOTE, else the default, else
+    (given the database ``db``) the upstream that database already syncs with."""
+    if db is None:
+        return cfg.resolve_remote(cfg.load_config(), flag)
+    from .sync_run import pick_remote
+
+    return pick_remote(flag, db)[0]
 
 
 def _registry(settings: Settings, remote: cfg.Remote | None = None) -> Any:
@@ -100,6 +108,22 @@ def _token(remote: cfg.Remote) -> str | None:
     if remote.token_env or remote.token_file:
         return remote.token() or ""
     return None if "://" in remote.name else ""
+
+
+def _redact(text: str, remote: cfg.Remote) -> str:
+    """``text`` with the remote's URL credentials (if any) replaced by ``***``."""
+    from localhub.credentials import redact_text
+
+    return redact_text(text, remote.url)
+
+
+def secret_warnings(remote: cfg.Remote) -> None:
+    """Print the diagnosis of the remote's secrets (:func:`localhub.credentials.diagnose`)
+    on stderr: the same findings ``remote add``, ``status`` and ``doctor`` report."""
+    from localhub.credentials import diagnose
+
+    for finding in diagnose(remote):
+        click.echo(f"warning: {finding.message}; {finding.fix}", err=True)
 
 
 def auth_hint(remote: cfg.Remote) -> str:
@@ -142,11 +166,31 @@ class SyncOutcome:
         return report_dict(self.report) if self.report is not None else {}
 
 
-def run_sync(settings: Settings, remote: cfg.Remote, *, push: bool = True, pull: bool = True,
-             on_conflict: str = "manual", dry_run: bool = False,
-             models: tuple[str, ...] = (), progress: Callable[[str, int, int], None] | None = None,
-             **engine_options: Any) -> SyncOutcome:
-    """One sync of the database with ``remote``; errors become an exit code and a message."""
+def run_sync(settings: Settings, remote: cfg.Remote, *, dry_run: bool = False,
+             **options: Any) -> SyncOutcome:
+    """One sync of the database with ``remote``; errors become an exit code and a message.
+    Each run that is not a dry run is recorded in the history that `localhub log` lists."""
+    import time
+
+    started = int(time.time() * 1000)
+    outcome = _run_once(settings, remote, dry_run=dry_run, **options)
+    if not dry_run:
+        from .log_cmd import record_run
+
+        try:
+            record_run(_registry(settings).store, remote.url, outcome.code,
+                       outcome.data or None, outcome.error, started)
+        except LocalHubError:
+            pass  # the history is a convenience: a busy or read-only file must not fail a run
+    return outcome
+
+
+def _run_once(settings: Settings, remote: cfg.Remote, *, push: bool = True, pull: bool = True,
+              on_conflict: str = "manual", dry_run: bool = False,
+              models: tuple[str, ...] = (),
+              progress: Callable[[str, int, int], None] | None = None,
+              **engine_options: Any) -> SyncOutcome:
+    """One sync of the database with ``remote`` (see :func:`run_sync`)."""
     accepts = _engine_accepts()
     options: dict[str, Any] = dict(engine_options)
     if models:
@@ -160,27 +204,30 @@ def run_sync(settings: Settings, remote: cfg.Remote, *, push: bool = True, pull:
         options["progress"] = progress
     if remote.ca and "verify" in accepts:
         options["verify"] = remote.ca
+    if remote.allow_insecure_token and "allow_insecure_token" in accepts:
+        options["allow_insecure_token"] = True
     registry = _registry(settings, remote)
+    shown = remote.shown_url
     try:
         report = registry.sync(remote.url, push=push, pull=pull, on_conflict=on_conflict,
                                dry_run=dry_run, token=_token(remote), **options)
     except RemoteAuthError as exc:
-        return SyncOutcome(None, EXIT_ERROR, f"{exc}; {auth_hint(remote)}")
+        return SyncOutcome(None, EXIT_ERROR, _redact(f"{exc}; {auth_hint(remote)}", remote))
     except (RemoteUnreachableError, RemoteUnavailableError) as exc:
-        return SyncOutcome(None, EXIT_UNREACHABLE,
-                           f"{remote.url} is unreachable: your changes are kept in the local "
-                           f"queue; run `localhub sync` again when it is reachable ({exc})")
+        return SyncOutcome(None, EXIT_UNREACHABLE, _redact(
+            f"{shown} is unreachable: your changes are kept in the local queue; run `localhub "
+            f"sync` again when it is reachable ({exc})", remote))
     except SyncLockedError as exc:
-        return SyncOutcome(None, EXIT_ERROR, f"{exc} (a `localhub sync --every` loop may be "
-                                             "running)")
+        return SyncOutcome(None, EXIT_ERROR, _redact(
+            f"{exc} (a `localhub sync --every` loop may be running)", remote))
     except LocalHubError as exc:
-        return SyncOutcome(None, EXIT_ERROR, str(exc))
+        return SyncOutcome(None, EXIT_ERROR, _redact(str(exc), remote))
     if dry_run:
         return SyncOutcome(report, EXIT_OK)
     if getattr(report, "stopped", None):
-        return SyncOutcome(report, EXIT_UNREACHABLE,
-                           f"{remote.url} is unreachable: your changes are kept in the local "
-                           f"queue; run `localhub sync` again later ({report.stopped})")
+        return SyncOutcome(report, EXIT_UNREACHABLE, _redact(
+            f"{shown} is unreachable: your changes are kept in the local queue; run `localhub "
+            f"sync` again later ({report.stopped})", remote))
     if getattr(report, "open_conflicts", None):
         n = len(report.open_conflicts)
         return SyncOutcome(report, EXIT_CONFLICTS,
@@ -224,7 +271,7 @@ def _parse_every(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 
 @click.command()
-@click.option("--remote", "remote_flag", metavar="NAME|URL",
+@click.option("--remote", "remote_flag", metavar="NAME|URL", shell_complete=complete_remote,
               help="Remote name from config.toml or a URL (env LOCALHUB_REMOTE; default: the "
                    "default remote).")
 @click.option("--push-only", is_flag=True, help="Only push local changes.")
@@ -234,7 +281,7 @@ def _parse_every(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--on-conflict", type=click.Choice(["manual", "ours", "theirs"]),
               default="manual", show_default=True,
               help="manual: record conflicts for `localhub resolve`; ours/theirs: apply.")
-@click.option("--model", "models", multiple=True, metavar="NAME",
+@click.option("--model", "models", multiple=True, metavar="NAME", shell_complete=complete_model,
               help="Sync only these models (repeatable).")
 @click.option("--every", callback=_parse_every, metavar="DURATION",
               help="Run forever, syncing every DURATION (30s, 15m, 1h) until SIGINT/SIGTERM.")
@@ -244,10 +291,12 @@ def _parse_every(ctx: click.Context, param: click.Parameter, value: str | None) 
               help="Creates sent at once (1: one request at a time).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report (or plan) as JSON; with --every one JSON line per run.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Print each request on stderr: method, path, status, time (never a token).")
 @pass_settings
 def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only: bool,
          dry_run: bool, on_conflict: str, models: tuple[str, ...], every: float | None,
-         watch: bool, workers: int, as_json: bool) -> None:
+         watch: bool, workers: int, as_json: bool, verbose: bool) -> None:
     """Push queued local changes to the remote and pull its changes (exit 3: conflicts
     remain, 4: remote unreachable, changes kept)."""
     if push_only and pull_only:
@@ -258,22 +307,52 @@ def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only
         raise click.UsageError("--watch pushes local changes: it cannot go with --pull-only")
     if every is not None and dry_run:
         raise click.UsageError("--dry-run runs once: it cannot go with --every")
-    remote = resolve_remote(remote_flag)
+    from .sync_run import (
+        UPSTREAM_REASON,
+        RequestLog,
+        count_queued,
+        describe_remote,
+        interrupted_summary,
+        pick_remote,
+    )
+
+    db = settings.db_path()
+    remote, why = pick_remote(remote_flag, db)
+    secret_warnings(remote)
+    if why == UPSTREAM_REASON and not settings.quiet and not as_json:
+        # The one choice the user did not make: say which remote it is (the summary and the
+        # errors name it too).
+        click.echo(describe_remote(remote, why), err=True)
+    requests_log = RequestLog(verbose)
     if every is not None:
         from .sync_loop import SyncLoop
 
         loop = SyncLoop(settings, remote, every=every, watch=watch, push=not pull_only,
                         pull=not push_only, on_conflict=on_conflict, models=models,
-                        as_json=as_json, workers=workers)
+                        as_json=as_json, workers=workers,
+                        on_request=requests_log if verbose else None)
         sys.exit(loop.run())
     progress = _Progress() if stderr_is_tty() and not as_json and not settings.quiet else None
+    queued_before = count_queued(db)
     try:
         outcome = run_sync(settings, remote, push=not pull_only, pull=not push_only,
                            on_conflict=on_conflict, dry_run=dry_run, models=models,
-                           progress=progress, workers=workers)
+                           progress=progress, workers=workers, on_request=requests_log)
+    except KeyboardInterrupt:
+        # Each operation commits on its own: what the remote acknowledged is kept, the rest
+        # stays queued. Say so, and exit 130 as shells expect of Ctrl-C.
+        if progress is not None:
+            progress.close()
+        click.echo(interrupted_summary(requests_log.count, queued_before, count_queued(db)),
+                   err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Worker threads may still wait on the remote: exit without joining them.
+        os._exit(EXIT_INTERRUPTED)
     finally:
         if progress is not None:
             progress.close()
+    outcome = _check_models(db, models, remote, outcome, dry_run)
     if outcome.report is not None:
         if as_json:
             emit_json(outcome.data)
@@ -284,6 +363,21 @@ def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only
     if outcome.error:
         click.echo(f"error: {outcome.error}", err=True)
     sys.exit(outcome.code)
+
+
+def _check_models(db: Path, models: tuple[str, ...], remote: cfg.Remote, outcome: SyncOutcome,
+                  dry_run: bool) -> SyncOutcome:
+    """A run limited to --model names that match no model, here or (after the pull) on the
+    remote, did nothing: make it an error naming them (a note for a dry run)."""
+    from .sync_run import describe_unknown, unknown_models
+
+    unknown = unknown_models(db, models) if models and outcome.report is not None else []
+    if unknown and dry_run:
+        click.echo(f"note: {describe_unknown(unknown, remote)} (in this database; a sync "
+                   "pulls them if the remote has them)", err=True)
+    elif unknown and outcome.code == EXIT_OK:
+        return SyncOutcome(outcome.report, EXIT_ERROR, describe_unknown(unknown, remote))
+    return outcome
 
 
 # -- status -------------------------------------------------------------------------------------
@@ -304,10 +398,10 @@ def reachable(remote: cfg.Remote, timeout: float = 2.0) -> dict[str, Any]:
 
     check = check_remote(remote, network=True, timeout=timeout)
     reached: bool | None
-    if check.status == "OK" or "HTTP" in check.message:
-        reached = True  # it answered (maybe refusing the token: see message)
-    elif "unreachable" in check.message:
+    if "unreachable" in check.message:
         reached = False
+    elif check.status == "OK" or "HTTP" in check.message:
+        reached = True  # it answered (maybe refusing the token: see message)
     else:
         reached = None  # a local problem (token, CA) stopped the check
     return {"reachable": reached, "status": check.status, "message": check.message,
@@ -315,7 +409,7 @@ def reachable(remote: cfg.Remote, timeout: float = 2.0) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--remote", "remote_flag", metavar="NAME|URL",
+@click.option("--remote", "remote_flag", metavar="NAME|URL", shell_complete=complete_remote,
               help="The remote to check (default: the default remote, if any).")
 @click.option("--offline", is_flag=True, help="Do not check whether the remote is reachable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -325,21 +419,28 @@ def status(settings: Settings, remote_flag: str | None, offline: bool, as_json: 
     whether the remote is reachable (2 s timeout)."""
     from localhub.sync import sync_status
 
+    settings.require_db()
     registry = _registry(settings)
     data: dict[str, Any] = {"database": str(Path(registry.store.path))}
     data.update(sync_status(registry.store))
     remote: cfg.Remote | None
     try:
-        remote = resolve_remote(remote_flag)
+        remote = resolve_remote(remote_flag, settings.db_path())
     except LocalHubError:
         if remote_flag:
             raise
         remote = None
+    from localhub.credentials import diagnose, redact_url
+
     if remote is not None:
-        check: dict[str, Any] = {"name": remote.name, "url": remote.url}
+        check: dict[str, Any] = {"name": remote.name, "url": remote.shown_url}
         if not offline:
             check.update(reachable(remote))
+        check["warnings"] = [f"{f.message}; {f.fix}" for f in diagnose(remote)]
         data["remote"] = check
+    data["remotes"] = {redact_url(url): info for url, info in (data.get("remotes") or {}).items()}
+    if data.get("upstream"):
+        data["upstream"] = redact_url(str(data["upstream"]))
     if as_json:
         emit_json(data)
         return
@@ -347,6 +448,8 @@ def status(settings: Settings, remote_flag: str | None, offline: bool, as_json: 
         for key in ("last_push", "last_pull"):
             info[key] = _iso(info.get(key))
     emit_status(data)
+    for warning in (data.get("remote") or {}).get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
 
 
 # -- conflicts and resolve ----------------------------------------------------------------------
@@ -402,7 +505,8 @@ def _value(snap: dict[str, Any], field: str) -> Any:
 
 
 @click.command()
-@click.argument("conflict_id", metavar="[ID]", type=int, required=False)
+@click.argument("conflict_id", metavar="[ID]", type=int, required=False,
+                shell_complete=complete_conflict)
 @click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: a list of conflicts (one object with ID).")
@@ -410,6 +514,7 @@ def _value(snap: dict[str, Any], field: str) -> Any:
 def conflicts(settings: Settings, conflict_id: int | None, show_all: bool,
               as_json: bool) -> None:
     """List sync conflicts, or show conflict ID with base, local and remote values."""
+    settings.require_db()
     registry = _registry(settings)
     items = registry.conflicts(include_resolved=show_all or conflict_id is not None)
     if conflict_id is not None:
@@ -456,7 +561,7 @@ def _show(value: Any) -> str:
 
 
 @click.command()
-@click.argument("conflict_id", metavar="ID", type=int)
+@click.argument("conflict_id", metavar="ID", type=int, shell_complete=complete_conflict)
 @click.option("--ours", is_flag=True, help="Keep the local values; push them on the next sync.")
 @click.option("--theirs", is_flag=True, help="Take the remote's values locally.")
 @click.option("--value", "value", metavar="FIELD=VALUE",
@@ -468,6 +573,7 @@ def resolve(settings: Settings, conflict_id: int, ours: bool, theirs: bool, valu
     """Resolve conflict ID with --ours, --theirs or --value FIELD=VALUE."""
     if sum((ours, theirs, value is not None)) != 1:
         raise click.UsageError("give exactly one of --ours, --theirs, --value FIELD=VALUE")
+    settings.require_db()
     registry = _registry(settings)
     if value is None:
         resolved = registry.resolve(conflict_id, "ours" if ours else "theirs")

@@ -19,6 +19,7 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -99,8 +100,12 @@ class SyncLoop:
     def __init__(self, settings: Settings, remote: cfg.Remote, *, every: float, watch: bool,
                  push: bool, pull: bool, on_conflict: str, models: tuple[str, ...],
                  as_json: bool, debounce: float = 2.0, rng: random.Random | None = None,
-                 workers: int = 4) -> None:
+                 workers: int = 4,
+                 on_request: Callable[[str, str, int, float], None] | None = None) -> None:
         self.settings = settings
+        self.on_request = on_request
+        #: True while a run is in progress (a first Ctrl-C then lets it finish).
+        self.running = False
         self.workers = workers
         self.remote = remote
         self.every = every
@@ -125,6 +130,8 @@ class SyncLoop:
         self.stop.set()
         if self._signals > 1:
             raise KeyboardInterrupt
+        if self.running:
+            self._info("finishing the current run; Ctrl-C again to stop now")
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -162,10 +169,16 @@ class SyncLoop:
             with contextlib.suppress(Exception):  # a missing database: the run reports it
                 self.seen_seq = self._max_seq()
         push_only = kind == "watch"
-        outcome = run_sync(self.settings, self.remote, push=self.push,
-                           pull=self.pull and not push_only, on_conflict=self.on_conflict,
-                           models=self.models, max_attempts=3, backoff_cap=2.0,
-                           workers=self.workers)
+        extra: dict[str, Any] = {} if self.on_request is None else {
+            "on_request": self.on_request}
+        self.running = True
+        try:
+            outcome = run_sync(self.settings, self.remote, push=self.push,
+                               pull=self.pull and not push_only, on_conflict=self.on_conflict,
+                               models=self.models, max_attempts=3, backoff_cap=2.0,
+                               workers=self.workers, **extra)
+        finally:
+            self.running = False
         if outcome.code == EXIT_UNREACHABLE:
             self.failures += 1
         else:

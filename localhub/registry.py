@@ -7,7 +7,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import NotFoundError, StoreError
@@ -23,6 +23,10 @@ from .types import (
     RegisteredModelState,
     SupportedTypes,
 )
+from .urls import strip_api_path
+
+if TYPE_CHECKING:  # the sync engine loads on the first sync() call, not at import
+    from .sync.engine import Policy, SyncReport
 
 __all__ = ["ModelRegistry", "remote_url"]
 
@@ -31,7 +35,7 @@ TModel = TypeVar("TModel", bound=BaseResource)
 
 def remote_url(server_address: str, port: int | None) -> str:
     """The remote's base URL: scheme inferred as the official client does, port folded in."""
-    address = server_address.rstrip("/")
+    address = strip_api_path(server_address) if server_address.strip() else ""
     if not address:
         return ""
     if "://" not in address:
@@ -44,6 +48,18 @@ def remote_url(server_address: str, port: int | None) -> str:
             netloc = f"{parts.username}@{netloc}"
         parts = parts._replace(netloc=netloc)
     return urlunsplit(parts)
+
+
+def _request_reporter(on_request: Callable[[str, str, int, float], None]
+                      ) -> Callable[..., None]:
+    """A ``requests`` response hook that reports method, path, status and duration."""
+    def hook(resp: Any, *args: Any, **kwargs: Any) -> None:
+        request = resp.request
+        path = str(request.path_url or "").split("?", 1)[0]
+        on_request(str(request.method), path, int(resp.status_code),
+                   resp.elapsed.total_seconds())
+
+    return hook
 
 
 class ModelRegistry:
@@ -194,7 +210,7 @@ class ModelRegistry:
         if found is not None:
             return found
         page = self._store.list(ModelArtifact, parent_id=mv.id, page_size=1)
-        return cast(ModelArtifact, page.items[0]) if page.items else None
+        return page.items[0] if page.items else None
 
     def get_registered_models(
         self,
@@ -270,29 +286,37 @@ class ModelRegistry:
     # -- sync -------------------------------------------------------------------------------
 
     def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
-             on_conflict: str = "manual", dry_run: bool = False, token: str | None = None,
+             on_conflict: Policy = "manual", dry_run: bool = False, token: str | None = None,
              models: Sequence[str] | None = None,
              uri_map: Sequence[tuple[str, str]] | None = None,
              verify: bool | str | None = None,
              progress: Callable[[str, int, int], None] | None = None,
-             **engine_options: Any) -> Any:
+             allow_insecure_token: bool = False,
+             on_request: Callable[[str, str, int, float], None] | None = None,
+             **engine_options: Any) -> SyncReport:
         """Push queued changes to ``remote`` (default: this registry's address) and pull its
         changes; returns a ``localhub.sync.SyncReport``. The token (default: ``user_token``)
-        is used for this call only and never stored. ``models`` limits push and pull to these
+        is used for this call only and never stored, nor sent over plain http to another
+        machine unless ``allow_insecure_token``. ``models`` limits push and pull to these
         model names; ``uri_map`` rewrites artifact URI prefixes on push; ``verify`` is the TLS
         verification (True, False or a CA bundle path; default: ``custom_ca`` or True);
-        ``progress(phase, done, total)`` is called as the run advances."""
+        ``progress(phase, done, total)`` is called as the run advances;
+        ``on_request(method, path, status, seconds)`` after each answer (the path without
+        query; no header, so never the token)."""
         from .remote import RemoteRegistry
         from .sync import SyncEngine
 
-        url = (remote or self.base_url).rstrip("/")
+        url = strip_api_path(remote) if remote else self.base_url
         if not url:
             raise ValueError("no remote to sync with: pass remote= or a server address")
         if verify is None:
             verify = self.custom_ca or True
         if token is None:
             token = self._user_token or self._token_from_file()
-        client = RemoteRegistry(url, token=token, verify=verify)
+        client = RemoteRegistry(url, token=token, verify=verify,
+                                allow_insecure_token=allow_insecure_token)
+        if on_request is not None:
+            client.session.hooks["response"].append(_request_reporter(on_request))
         try:
             engine = SyncEngine(self._store, client, on_conflict=on_conflict,
                                 models=models, uri_map=uri_map, progress=progress,
@@ -404,6 +428,6 @@ class ModelRegistry:
                 page_token=options.next_page_token,
             )
             options.next_page_token = page.next_page_token
-            return cast("list[TModel]", page.items)
+            return page.items
 
         return fetch

@@ -29,7 +29,7 @@ def test_register_then_models_json(db: Path) -> None:
     code, out, _ = run(db, "register", "clf", "s3://b/clf", "--version", "1.0.0",
                        "--format", "onnx", "--meta", "epochs=10", "--meta", "lr=0.1",
                        "--meta", "ok=true", "--meta", "tag='10'", "--owner", "ann")
-    assert code == 0 and "registered clf 1.0.0" in out
+    assert code == 0 and "registered model clf, version 1.0.0" in out
     code, out, _ = run(db, "models", "--json")
     data = json.loads(out)
     assert [m["name"] for m in data] == ["clf"] and data[0]["owner"] == "ann"
@@ -80,7 +80,7 @@ def test_models_filter_and_order(db: Path) -> None:
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["show", "nope"], 1, "no model named 'nope'"),
     (["show", "m", "9"], 1, "has no version '9'"),
-    (["register", "m", "s3://x", "--version", "1"], 1, "Version 1 already exists"),
+    (["register", "m", "s3://x", "--version", "1"], 1, "model 'm' already has version '1'"),
     (["register", "m", " ", "--version", "2"], 1, "invalid ModelArtifact.uri"),
     (["register", "m", "s3://x", "--version", "3", "--meta", "n=10000000000"], 1,
      "outside the registry's range"),
