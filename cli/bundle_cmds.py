@@ -10,7 +10,7 @@ import click
 from localhub.bundle import export_bundle, import_bundle
 from localhub.errors import BundleError
 
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .params import FilePath
 from .render import emit_json, emit_table, to_data
 

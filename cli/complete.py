@@ -89,8 +89,11 @@ def complete_conflict(ctx: click.Context, param: click.Parameter,
         with _reader(ctx) as conn:
             if conn is None:
                 return []
-            rows = list(conn.execute("SELECT id, entity_kind, fields FROM sync_conflicts "
-                                     "WHERE resolved_at IS NULL ORDER BY id"))
+            from localhub.sync.ledger import conflict_rows
+
+            conn.row_factory = sqlite3.Row  # the ledger reads columns by name
+            rows = [(row["id"], row["entity_kind"], row["fields"])
+                    for row in conflict_rows(conn)]
     except sqlite3.Error:
         return []
     return [CompletionItem(str(row[0]), help=f"{row[1]}: {row[2]}") for row in rows

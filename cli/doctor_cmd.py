@@ -9,7 +9,7 @@ import click
 from localhub.doctor import run_checks
 from localhub.paths import default_db_path
 
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .render import emit_json
 
 _COLOURS = {"OK": "green", "WARN": "yellow", "FAIL": "red"}

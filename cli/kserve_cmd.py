@@ -6,7 +6,7 @@ import click
 
 from localhub.kserve import inference_service, to_yaml
 
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .render import emit_json
 
 

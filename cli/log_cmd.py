@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .render import emit_json, emit_table, local_time
 
 __all__ = ["HISTORY_KEY", "KEEP", "load_history", "log", "record_run"]

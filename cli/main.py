@@ -5,51 +5,35 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 import localhub
-from localhub.errors import LocalHubError
+from localhub.errors import LocalHubError, ModelNotFoundError, NotFoundError
 
-__all__ = ["main", "Settings", "pass_settings"]
+from . import registry_cmds
+from .bundle_cmds import export, import_
+from .context import Settings
+from .doctor_cmd import doctor
+from .kserve_cmd import kserve
+from .log_cmd import log
+from .remote_cmds import remote
+from .serve import serve
+from .sync_cmds import COMMANDS as SYNC_COMMANDS
+from .watch_cmd import watch
 
-
-@dataclass
-class Settings:
-    """What the global options chose."""
-
-    db: Path | None
-    quiet: bool
-    debug: bool
-
-    def db_path(self) -> Path:
-        """The chosen database file (--db, else the default location)."""
-        from localhub.paths import default_db_path
-
-        return Path(self.db) if self.db is not None else Path(default_db_path())
-
-    def require_db(self) -> Path:
-        """The database file of a read-only command, which must exist: reading never creates
-        a database (nor its folders), so a mistyped --db is reported, not silently made."""
-        from localhub.errors import DatabaseError
-
-        path = self.db_path()
-        if not path.exists():
-            raise DatabaseError(f"no database at {path}; check --db / LOCALHUB_DB, or create "
-                                "it with a first `localhub register`", path=str(path))
-        return path
-
-    def registry(self, *, create: bool = True) -> localhub.ModelRegistry:
-        """The registry facade over the chosen database (no network); ``create=False`` for
-        read-only commands (a missing database is an error)."""
-        path = self.db_path() if create else self.require_db()
-        return localhub.ModelRegistry("", author="", path=path)
+__all__ = ["main"]
 
 
-pass_settings = click.make_pass_decorator(Settings)
+def _message(exc: LocalHubError) -> str:
+    """The error as the user reads it: a missing model names the command that lists them."""
+    if isinstance(exc, ModelNotFoundError):
+        return f"no model named {exc.name!r}; see `localhub models`"
+    if isinstance(exc, NotFoundError) and exc.entity == "registered model":
+        return f"no model named {exc.key!r}; see `localhub models`"
+    return str(exc)
 
 
 class _Group(click.Group):
@@ -59,7 +43,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except LocalHubError as exc:
-            _fail(ctx, str(exc))
+            _fail(ctx, _message(exc))
         except UnicodeEncodeError as exc:
             # A lone surrogate: an argument with bytes that are not UTF-8 (Python keeps them
             # as surrogates); SQLite cannot take it, and no stored name can contain one.
@@ -97,16 +81,6 @@ def main(ctx: click.Context, db: Path | None, quiet: bool, no_color: bool, debug
 
 
 def _register_commands() -> None:
-    from . import registry_cmds
-    from .bundle_cmds import export, import_
-    from .doctor_cmd import doctor
-    from .kserve_cmd import kserve
-    from .log_cmd import log
-    from .remote_cmds import remote
-    from .serve import serve
-    from .sync_cmds import COMMANDS as SYNC_COMMANDS
-    from .watch_cmd import watch
-
     for command in registry_cmds.COMMANDS:
         main.add_command(command)
     main.add_command(serve)

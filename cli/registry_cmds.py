@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from localhub._entities import spec_for, validated_values
 from localhub.errors import NotFoundError
+from localhub.registration import Registration
+from localhub.registry import ModelRegistry
 from localhub.types import ModelVersion, RegisteredModel
 
 from .complete import complete_model, complete_version
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .params import parse_meta
 from .render import emit_json, emit_record, emit_table, local_time, to_data
 
@@ -65,10 +66,10 @@ def register(settings: Settings, name: str, uri: str, version: str,
             click.echo(f"model {name} version {version} is already registered at {uri}; "
                        "nothing changed")
         return
-    model, mv, artifact = registry.store.register_model(
-        name, uri, version=version, model_format_name=model_format_name,
-        model_format_version=model_format_version, author=author or user,
-        owner=owner or user, version_description=description, metadata=metadata)
+    model, mv, artifact = Registration(
+        name, uri, version, model_format_name=model_format_name,
+        model_format_version=model_format_version, author=author, owner=owner,
+        version_description=description, metadata=metadata).by(user).write(registry.store)
     if as_json:
         emit_json({"model": model, "version": mv, "artifact": artifact})
     elif not settings.quiet:
@@ -156,7 +157,7 @@ def versions(settings: Settings, name: str, filter_query: str | None, archived: 
              order: str, desc: bool, as_json: bool) -> None:
     """List the versions of model NAME, with their format and URI."""
     registry = settings.registry(create=False)
-    _model(registry, name)
+    registry.require_model(name)
     items = list(registry.get_model_versions(
         name, filter_query=_listing_filter(filter_query, archived),
         order_by=_ORDER[order.lower()], descending=desc))
@@ -197,7 +198,7 @@ def show(settings: Settings, name: str, version: str | None, as_json: bool) -> N
     from localhub.sync import entity_sync_state
 
     registry = settings.registry(create=False)
-    model = _model(registry, name)
+    model = registry.require_model(name)
     data: dict[str, Any] = {"model": model}
     if version is not None:
         data["version"] = _version(registry, name, version)
@@ -239,7 +240,7 @@ def update(settings: Settings, name: str, version: str | None, description: str 
     # old value, and a bad --uri leaves the version unchanged too.
     with registry.store.batch():
         target: RegisteredModel | ModelVersion = (
-            _model(registry, name) if version is None else _version(registry, name, version))
+            registry.require_model(name) if version is None else _version(registry, name, version))
         before = copy.deepcopy(target)
         if description is not None:
             target.description = description
@@ -252,10 +253,6 @@ def update(settings: Settings, name: str, version: str | None, description: str 
         artifact, artifact_before = (None, None) if not artifact_change or version is None \
             else _edit_artifact(registry, name, version, uri, model_format_name,
                                 model_format_version)
-        # Check both before writing either: a bad --uri must not leave the version changed.
-        for entity in (target, artifact):
-            if entity is not None:
-                validated_values(spec_for(entity), entity)
         if _same(target, before) and _same(artifact, artifact_before):
             _nothing_changed(settings, name, version, target, artifact, as_json)
             return
@@ -361,7 +358,7 @@ def delete(settings: Settings, name: str, version: str | None) -> None:
     target = name if version is None else f"{name} {version}"
     n_versions = 0
     if version is None:
-        _model(registry, name)
+        registry.require_model(name)
         n_versions = len(list(registry.get_model_versions(name)))
     else:
         _version(registry, name, version)
@@ -393,23 +390,14 @@ def _sync_summary(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _model(registry: Any, name: str) -> RegisteredModel:
-    model: RegisteredModel | None = registry.get_registered_model(name)
-    if model is None:
-        raise NotFoundError(f"no model named {name!r}; see `localhub models`",
-                            entity="registered model", key=name)
-    return model
-
-
-def _version(registry: Any, name: str, version: str) -> ModelVersion:
-    _model(registry, name)
-    found: ModelVersion | None = registry.get_model_version(name, version)
-    if found is None:
+def _version(registry: ModelRegistry, name: str, version: str) -> ModelVersion:
+    """The version, or an error that names the command listing the model's versions."""
+    try:
+        return registry.require_version(name, version)
+    except NotFoundError as exc:
         raise NotFoundError(f"model {name!r} has no version {version!r}; see "
-                            f"`localhub versions {name}`", entity="model version",
-                            key=f"{name}:{version}")
-    return found
-
+                            f"`localhub versions {name}`", entity=exc.entity,
+                            key=exc.key) from None
 
 
 COMMANDS = [register, models, versions, show, update, _state_command("archive", True),

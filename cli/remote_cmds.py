@@ -9,7 +9,7 @@ import click
 from localhub import config as cfg
 
 from .complete import complete_remote
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .render import emit_json, emit_table
 
 

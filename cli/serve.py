@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,7 +13,10 @@ from localhub.errors import LocalHubError
 from localhub.paths import default_db_path
 from localhub.server import PortInUseError
 
-from .main import Settings
+from .context import Settings
+
+if TYPE_CHECKING:
+    from localhub.server.quirks import Quirks
 
 
 def _is_loopback(host: str) -> bool:
@@ -33,6 +37,24 @@ def _parse_size(_ctx: click.Context, _param: click.Parameter, text: str) -> int:
     if not number.isdigit() or int(number) < 1:
         raise click.BadParameter(f"{text!r} is not a size such as 4MiB, 512KiB or 1048576")
     return int(number) * units[unit]
+
+
+def _quirks(host: str) -> Quirks | None:
+    """The test-only quirks from the environment, announced loudly (refused off loopback)."""
+    from localhub.server.quirks import ENV, quirks_from_env
+
+    try:
+        quirks = quirks_from_env()
+    except LocalHubError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if quirks is None:
+        return None
+    if not _is_loopback(host):
+        raise click.UsageError(f"{ENV} is set: quirks emulate a faulty server for tests and are "
+                               "refused on a non-loopback address; unset it")
+    for line in quirks.describe() or ["(none)"]:
+        click.echo(f"WARNING: {ENV}: emulating a quirky server for tests: {line}", err=True)
+    return quirks
 
 
 @click.command()
@@ -69,6 +91,7 @@ def serve(ctx: click.Context, host: str, port: int, db_path: Path | None,
     if token_env is None and not _is_loopback(host):
         click.echo(f"warning: serving on {host} without a token: anyone who can reach it can "
                    "read and change the registry (use --token-env)", err=True)
+    quirks = _quirks(host)
     shown = f"[{host}]" if ":" in host else host
 
     def announce(bound_port: int) -> None:
@@ -77,7 +100,7 @@ def serve(ctx: click.Context, host: str, port: int, db_path: Path | None,
 
     try:
         run(path, host=host, port=port, token_env=token_env, allow_hosts=allow_hosts,
-            max_body=max_body, ready=announce)
+            max_body=max_body, ready=announce, quirks=quirks)
     except PortInUseError:
         raise
     except LocalHubError as exc:

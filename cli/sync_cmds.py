@@ -6,12 +6,11 @@ Exit codes of ``sync``: 0 all synced, 1 error, 2 usage, 3 conflicts remain, 4 re
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -25,9 +24,13 @@ from localhub.errors import (
     RemoteUnreachableError,
     SyncLockedError,
 )
+from localhub.types import CP
+
+if TYPE_CHECKING:
+    from localhub.sync.engine import Policy
 
 from .complete import complete_conflict, complete_model, complete_remote
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .params import parse_meta_value
 from .render import (
     emit_conflict,
@@ -55,7 +58,6 @@ __all__ = [
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
-CP = "custom_properties"
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -69,17 +71,6 @@ def stderr_is_tty() -> bool:
         return False
 
 
-def _engine_accepts() -> set[str]:
-    """Keyword options the installed sync engine (and ``ModelRegistry.sync``) accept."""
-    from localhub.registry import ModelRegistry
-    from localhub.sync import SyncEngine
-
-    names = set(inspect.signature(SyncEngine.__init__).parameters)
-    names |= {n for n, p in inspect.signature(ModelRegistry.sync).parameters.items()
-              if p.kind is not inspect.Parameter.VAR_KEYWORD}
-    return names
-
-
 def resolve_remote(flag: str | None, db: Path | None = None) -> cfg.Remote:
     """The remote of --remote (a name or URL), else $LOCALHUB_REMOTE, else the default, else
     (given the database ``db``) the upstream that database already syncs with."""
@@ -88,15 +79,6 @@ def resolve_remote(flag: str | None, db: Path | None = None) -> cfg.Remote:
     from .sync_run import pick_remote
 
     return pick_remote(flag, db)[0]
-
-
-def _registry(settings: Settings, remote: cfg.Remote | None = None) -> Any:
-    import localhub
-    from localhub.paths import default_db_path
-
-    path = settings.db if settings.db is not None else default_db_path()
-    return localhub.ModelRegistry("", author="", path=path,
-                                  custom_ca=remote.ca if remote is not None else None)
 
 
 def _token(remote: cfg.Remote) -> str | None:
@@ -178,8 +160,9 @@ def run_sync(settings: Settings, remote: cfg.Remote, *, dry_run: bool = False,
         from .log_cmd import record_run
 
         try:
-            record_run(_registry(settings).store, remote.url, outcome.code,
-                       outcome.data or None, outcome.error, started)
+            with settings.open_registry() as registry:
+                record_run(registry.store, remote.url, outcome.code, outcome.data or None,
+                           outcome.error, started)
         except LocalHubError:
             pass  # the history is a convenience: a busy or read-only file must not fail a run
     return outcome
@@ -191,26 +174,23 @@ def _run_once(settings: Settings, remote: cfg.Remote, *, push: bool = True, pull
               progress: Callable[[str, int, int], None] | None = None,
               **engine_options: Any) -> SyncOutcome:
     """One sync of the database with ``remote`` (see :func:`run_sync`)."""
-    accepts = _engine_accepts()
     options: dict[str, Any] = dict(engine_options)
     if models:
-        if "models" not in accepts:
-            raise click.UsageError("--model needs a sync engine with per-model sync "
-                                   "(models=); this installation has none")
         options["models"] = list(models)
-    if remote.uri_map and "uri_map" in accepts:
+    if remote.uri_map:
         options["uri_map"] = [tuple(pair) for pair in remote.uri_map]
-    if progress is not None and "progress" in accepts:
+    if progress is not None:
         options["progress"] = progress
-    if remote.ca and "verify" in accepts:
+    if remote.ca:
         options["verify"] = remote.ca
-    if remote.allow_insecure_token and "allow_insecure_token" in accepts:
+    if remote.allow_insecure_token:
         options["allow_insecure_token"] = True
-    registry = _registry(settings, remote)
     shown = remote.shown_url
     try:
-        report = registry.sync(remote.url, push=push, pull=pull, on_conflict=on_conflict,
-                               dry_run=dry_run, token=_token(remote), **options)
+        with settings.open_registry(custom_ca=remote.ca) as registry:
+            report = registry.sync(remote.url, push=push, pull=pull,
+                                   on_conflict=cast("Policy", on_conflict), dry_run=dry_run,
+                                   token=_token(remote), **options)
     except RemoteAuthError as exc:
         return SyncOutcome(None, EXIT_ERROR, _redact(f"{exc}; {auth_hint(remote)}", remote))
     except (RemoteUnreachableError, RemoteUnavailableError) as exc:
@@ -419,8 +399,7 @@ def status(settings: Settings, remote_flag: str | None, offline: bool, as_json: 
     whether the remote is reachable (2 s timeout)."""
     from localhub.sync import sync_status
 
-    settings.require_db()
-    registry = _registry(settings)
+    registry = settings.registry(create=False)
     data: dict[str, Any] = {"database": str(Path(registry.store.path))}
     data.update(sync_status(registry.store))
     remote: cfg.Remote | None
@@ -457,17 +436,12 @@ def status(settings: Settings, remote_flag: str | None, offline: bool, as_json: 
 
 def _label(store: Any, conflict: Any) -> str:
     """``model m``, ``version m:v`` or ``artifact m:v/a`` for a conflict's entity."""
-    from types import SimpleNamespace
+    from localhub.sync.plan import label_of
 
-    try:
-        from localhub.sync.plan import _label as plan_label
-    except ImportError:  # pragma: no cover
-        return str(conflict.entity_uid)
     table = ("contexts" if conflict.entity_kind in ("registered-model", "model-version")
              else "artifacts")
     with store.db.read() as conn:
-        label = plan_label(conn, SimpleNamespace(table=table, uid=conflict.entity_uid))
-    return str(label[0] if isinstance(label, tuple) else label)
+        return label_of(store, conn, table, conflict.entity_uid)[0]
 
 
 def conflict_data(store: Any, conflict: Any) -> dict[str, Any]:
@@ -514,8 +488,7 @@ def _value(snap: dict[str, Any], field: str) -> Any:
 def conflicts(settings: Settings, conflict_id: int | None, show_all: bool,
               as_json: bool) -> None:
     """List sync conflicts, or show conflict ID with base, local and remote values."""
-    settings.require_db()
-    registry = _registry(settings)
+    registry = settings.registry(create=False)
     items = registry.conflicts(include_resolved=show_all or conflict_id is not None)
     if conflict_id is not None:
         found = [c for c in items if c.id == conflict_id]
@@ -573,8 +546,7 @@ def resolve(settings: Settings, conflict_id: int, ours: bool, theirs: bool, valu
     """Resolve conflict ID with --ours, --theirs or --value FIELD=VALUE."""
     if sum((ours, theirs, value is not None)) != 1:
         raise click.UsageError("give exactly one of --ours, --theirs, --value FIELD=VALUE")
-    settings.require_db()
-    registry = _registry(settings)
+    registry = settings.registry(create=False)
     if value is None:
         resolved = registry.resolve(conflict_id, "ours" if ours else "theirs")
     else:

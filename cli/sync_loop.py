@@ -29,7 +29,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from localhub import config as cfg
 
-from .main import Settings
+from .context import Settings
 from .render import emit_json_line, sync_log_line
 
 __all__ = ["SyncLoop", "backoff_delay", "parse_duration"]
@@ -54,11 +54,11 @@ def parse_duration(text: str) -> float:
 
 
 def backoff_delay(failures: int, every: float, rng: random.Random, base: float = 2.0) -> float:
-    """Delay before retry number ``failures`` (1, 2, ...): exponential, capped at ``every``,
-    with jitter (50-100 % of the value)."""
-    start = min(base, every)
-    delay = min(every, start * 2 ** max(0, failures - 1))
-    return float(delay * (0.5 + rng.random() / 2))
+    """Delay before retry number ``failures`` (1, 2, ...): the sync retry policy
+    (:class:`localhub.sync.backoff.Backoff`), capped at ``every``."""
+    from localhub.sync.backoff import Backoff
+
+    return Backoff(base=base, cap=every, rng=rng).delay(failures)
 
 
 class _Changes(FileSystemEventHandler):
@@ -135,18 +135,10 @@ class SyncLoop:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _db_path(self) -> Path:
-        from localhub.paths import default_db_path
-
-        return Path(self.settings.db if self.settings.db is not None else default_db_path())
-
     def _max_seq(self) -> int:
-        from localhub.store import SQLiteStore
-
-        store = SQLiteStore(self._db_path())
-        with store.db.read() as conn:
-            row = conn.execute("SELECT MAX(seq) FROM outbox").fetchone()
-        return int(row[0] or 0)
+        with self.settings.open_registry() as registry:
+            pending = registry.pending()
+        return max((change.seq for change in pending), default=0)
 
     def _info(self, text: str) -> None:
         if not self.settings.quiet:
@@ -197,7 +189,7 @@ class SyncLoop:
             if self.watch:
                 from watchdog.observers import Observer
 
-                db = self._db_path()
+                db = self.settings.db_path()
                 db.parent.mkdir(parents=True, exist_ok=True)
                 changes = _Changes(db)
                 observer = Observer()

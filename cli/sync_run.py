@@ -32,7 +32,7 @@ def _read_only(path: Path) -> sqlite3.Connection | None:
 
 def read_upstream(path: Path) -> str | None:
     """The remote this database syncs with (pinned by its first sync), or None."""
-    from localhub.sync.remotes import UPSTREAM_KEY
+    from localhub.sync.upstream import UPSTREAM_KEY
 
     conn = _read_only(path)
     if conn is None:
@@ -77,7 +77,9 @@ def count_queued(path: Path) -> int:
     if conn is None:
         return 0
     try:
-        return int(conn.execute("SELECT count(DISTINCT entity_uid) FROM outbox").fetchone()[0])
+        from localhub import outbox
+
+        return outbox.queued_entities(conn)
     except sqlite3.Error:
         return 0
     finally:

@@ -10,9 +10,9 @@ from types import FrameType
 
 import click
 
-from localhub.watch import FolderWatcher, Report
+from localhub.dropfolder import FolderWatcher, Report
 
-from .main import Settings, pass_settings
+from .context import Settings, pass_settings
 from .render import emit_json_line
 
 

@@ -3,68 +3,97 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 from typing import Any
 
-from .errors import InvalidInputError
+from .cells import decode_cell, encode_cell
 from .types import (
-    ArtifactState,
+    CP,
     BaseResource,
     DataSet,
     DocArtifact,
-    ExecutionState,
+    FieldFacts,
     InferenceService,
-    InferenceServiceState,
     Metric,
     ModelArtifact,
     ModelVersion,
-    ModelVersionState,
     Parameter,
-    ParameterType,
     RegisteredModel,
-    RegisteredModelState,
     ServeModel,
     ServingEnvironment,
-    StructValue,
     SupportedTypes,
+    facts,
 )
 from .validation import (
     MAX_EXTERNAL_ID_LENGTH,
     STANDALONE_PREFIX_LENGTH,
     check_custom_properties,
     check_enum,
+    check_id,
     check_name,
+    check_number,
     check_optional_text,
     check_owned_name,
+    check_strings,
     check_uri,
 )
 
-__all__ = ["EntitySpec", "SPECS", "spec_for", "encode_properties", "decode_properties"]
+__all__ = ["EntitySpec", "SPECS", "SPECS_BY_KIND", "spec_for", "encode_properties",
+           "decode_properties", "validated_values", "row_values", "from_row", "check_id",
+           "check_stored_name", "compact_json"]
 
-_COMMON = ("id", "name", "description", "external_id", "custom_properties",
-           "create_time_since_epoch", "last_update_time_since_epoch", "state")
+#: Columns every entity table has, besides those a type declares for itself (``owner``...).
+_SHARED_COLUMNS = frozenset({"id", "name", "description", "external_id", CP, "create_time",
+                             "update_time", "state", "parent_id"})
 
 
 @dataclass(frozen=True)
 class EntitySpec:
-    """Where one domain type lives: table, kind, parent column and field placement."""
+    """Where one domain type lives: table, kind, parent column and field placement.
+
+    Everything but the table and the label follows from the type's :class:`FieldFacts`.
+    """
 
     cls: type[BaseResource]
     table: str
-    kind: str
     #: Human name used in messages ("registered model", "model version", ...).
     label: str
-    #: Domain field stored in ``parent_id`` (``version_id`` for artifacts), if any.
-    parent_field: str | None
-    #: Domain fields with a column of their own (besides the common ones).
-    columns: tuple[str, ...]
-    #: Domain field whose value is kept in the ``state`` column.
-    state_field: str | None
-    state_enum: type[Enum] | None
-    #: Whether the name may be omitted (the store then generates one).
-    name_optional: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.cls.kind
+
+    @cached_property
+    def facts(self) -> dict[str, FieldFacts]:
+        return facts(self.cls)
+
+    @cached_property
+    def parent_field(self) -> str | None:
+        """Domain field stored in ``parent_id`` (``version_id`` for artifacts), if any."""
+        return next((n for n, f in self.facts.items() if f.column == "parent_id"), None)
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """Domain fields with a column of their own (besides the shared ones)."""
+        return tuple(n for n, f in self.facts.items()
+                     if f.column is not None and f.column not in _SHARED_COLUMNS)
+
+    @cached_property
+    def state_field(self) -> str | None:
+        """Domain field whose value is kept in the ``state`` column."""
+        return next((n for n, f in self.facts.items() if f.column == "state"), None)
+
+    @property
+    def state_enum(self) -> type[Enum] | None:
+        return None if self.state_field is None else self.facts[self.state_field].enum
+
+    @property
+    def name_optional(self) -> bool:
+        """Whether the name may be omitted (the store then generates one)."""
+        return not self.facts["name"].required
 
     @property
     def parent_column(self) -> str:
@@ -73,42 +102,30 @@ class EntitySpec:
     @cached_property
     def attr_fields(self) -> tuple[str, ...]:
         """Fields kept in the JSON ``attrs`` column (computed once: it is on every hot path)."""
-        skip = set(_COMMON) | set(self.columns) | {self.parent_field, self.state_field}
-        return tuple(f.name for f in fields(self.cls) if f.name not in skip)
+        return tuple(n for n, f in self.facts.items() if f.column is None)
+
+    @cached_property
+    def attr_enums(self) -> dict[str, type[Enum]]:
+        """Enum-valued ``attrs`` fields (stored as their value)."""
+        return {n: e for n in self.attr_fields if (e := self.facts[n].enum) is not None}
 
 
 SPECS: dict[type[BaseResource], EntitySpec] = {
     spec.cls: spec
     for spec in (
-        EntitySpec(RegisteredModel, "contexts", RegisteredModel.kind, "registered model", None,
-                   ("owner",), "state", RegisteredModelState),
-        EntitySpec(ModelVersion, "contexts", ModelVersion.kind, "model version",
-                   "registered_model_id", ("author",), "state", ModelVersionState),
-        EntitySpec(ServingEnvironment, "contexts", ServingEnvironment.kind, "serving environment",
-                   None, (), None, None),
-        EntitySpec(InferenceService, "contexts", InferenceService.kind, "inference service",
-                   "serving_environment_id", (), None, None, name_optional=True),
-        EntitySpec(ModelArtifact, "artifacts", ModelArtifact.kind, "model artifact", None,
-                   ("uri",), "state", ArtifactState, name_optional=True),
-        EntitySpec(DocArtifact, "artifacts", DocArtifact.kind, "doc artifact", None,
-                   ("uri",), "state", ArtifactState, name_optional=True),
-        EntitySpec(DataSet, "artifacts", DataSet.kind, "dataset artifact", None,
-                   ("uri",), "state", ArtifactState, name_optional=True),
-        EntitySpec(Metric, "artifacts", Metric.kind, "metric", None,
-                   (), "state", ArtifactState, name_optional=True),
-        EntitySpec(Parameter, "artifacts", Parameter.kind, "parameter", None,
-                   (), "state", ArtifactState, name_optional=True),
-        EntitySpec(ServeModel, "executions", ServeModel.kind, "serve model",
-                   "inference_service_id", (), "last_known_state", ExecutionState,
-                   name_optional=True),
+        EntitySpec(RegisteredModel, "contexts", "registered model"),
+        EntitySpec(ModelVersion, "contexts", "model version"),
+        EntitySpec(ServingEnvironment, "contexts", "serving environment"),
+        EntitySpec(InferenceService, "contexts", "inference service"),
+        EntitySpec(ModelArtifact, "artifacts", "model artifact"),
+        EntitySpec(DocArtifact, "artifacts", "doc artifact"),
+        EntitySpec(DataSet, "artifacts", "dataset artifact"),
+        EntitySpec(Metric, "artifacts", "metric"),
+        EntitySpec(Parameter, "artifacts", "parameter"),
+        EntitySpec(ServeModel, "executions", "serve model"),
     )
 }
 SPECS_BY_KIND: dict[str, EntitySpec] = {spec.kind: spec for spec in SPECS.values()}
-
-_ENUM_FIELDS: dict[str, type[Enum]] = {
-    "desired_state": InferenceServiceState,
-    "parameter_type": ParameterType,
-}
 
 
 #: ``json.dumps(x, separators=(",", ":"), ensure_ascii=False)`` without building an encoder
@@ -125,114 +142,74 @@ def spec_for(entity: BaseResource | type[BaseResource]) -> EntitySpec:
         raise TypeError(f"not a registry entity type: {cls.__name__}") from None
 
 
-def encode_properties(props: dict[str, SupportedTypes]) -> str:
-    """Custom properties as stored: ``{"key": {"int_value": 3}}``."""
-    out: dict[str, dict[str, Any]] = {}
-    for key, value in props.items():
-        if isinstance(value, bool):
-            out[key] = {"bool_value": value}
-        elif isinstance(value, int):
-            out[key] = {"int_value": value}
-        elif isinstance(value, float):
-            out[key] = {"double_value": value}
-        elif isinstance(value, StructValue):
-            out[key] = {"struct_value": str(value)}
-        else:
-            out[key] = {"string_value": value}
-    return compact_json(out)
+def encode_properties(props: Mapping[str, SupportedTypes]) -> str:
+    """Custom properties as stored: a JSON map of cells (``{"key": {"int_value": 3}}``)."""
+    return compact_json({key: encode_cell(value) for key, value in props.items()})
 
 
 def decode_properties(text: str) -> dict[str, SupportedTypes]:
     """Inverse of :func:`encode_properties`."""
-    out: dict[str, SupportedTypes] = {}
-    for key, cell in json.loads(text).items():
-        if "struct_value" in cell:
-            out[key] = StructValue(cell["struct_value"])
-        elif "int_value" in cell:
-            out[key] = int(cell["int_value"])
-        elif "double_value" in cell:
-            out[key] = float(cell["double_value"])
-        elif "bool_value" in cell:
-            out[key] = bool(cell["bool_value"])
-        else:
-            out[key] = str(cell.get("string_value", ""))
-    return out
+    return {key: decode_cell(cell) for key, cell in json.loads(text).items()}
 
 
-def _field_checker(spec: EntitySpec, field_name: str) -> Any:
-    """The check of one ``columns``/``attr_fields`` field: ``check(value) -> normalised``."""
+def _field_checker(spec: EntitySpec, field_name: str) -> Callable[[Any], Any]:
+    """The check of one field by its value kind: ``check(value) -> normalised``."""
     where = f"{spec.cls.__name__}.{field_name}"
-    if field_name in _ENUM_FIELDS:
-        enum = _ENUM_FIELDS[field_name]
-        return lambda value: None if value is None else check_enum(where, value, enum)
-    if field_name == "uri":
+    fact = spec.facts[field_name]
+    if fact.value == "enum" and fact.enum is not None:
+        enum = fact.enum
+        return lambda value: check_enum(where, value, enum)
+    if fact.value == "name":
+        allow_empty = spec.table == "artifacts"
+        return lambda value: check_name(where, value, allow_empty=allow_empty)
+    if fact.value == "short":
+        # An empty external id is a value like any other (the spec declares a plain string and
+        # the server stores it): it is unique like the others.
+        return lambda value: check_optional_text(where, value, long=False,
+                                                 max_chars=MAX_EXTERNAL_ID_LENGTH)
+    if fact.value == "properties":
+        return lambda value: check_custom_properties(where, value)
+    if fact.value == "uri":
         return lambda value: check_uri(where, value, required=False)
-    if field_name in ("language", "tasks"):
-        def check_list(value: Any) -> list[str] | None:
-            if value is None:
-                return None
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InvalidInputError(where, "must be a list of strings")
-            for item in value:
-                check_optional_text(where, item)
-            return list(value)
-        return check_list
-    if field_name == "value" and spec.cls is Metric:
-        def check_number(value: Any) -> float | None:
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float))):
-                raise InvalidInputError(where, "must be a number")
-            return None if value is None else float(value)
-        return check_number
-    if field_name in ("registered_model_id", "model_version_id", "serving_environment_id",
-                      "inference_service_id"):
-        return lambda value: None if value is None else check_id(where, value)
+    if fact.value == "strings":
+        return lambda value: check_strings(where, value)
+    if fact.value == "number":
+        return lambda value: check_number(where, value)
+    if fact.value == "id":
+        return lambda value: check_id(where, value)
     # Every other field is a property: ``string_value MEDIUMTEXT`` on the server.
     return lambda value: check_optional_text(where, value)
 
 
-_CHECKERS: dict[type[BaseResource], tuple[tuple[str, Any], ...]] = {}
+_CHECKERS: dict[type[BaseResource], tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
+
+
+def _checkers(spec: EntitySpec) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The checks of every field a client sets, in the order their errors are reported."""
+    found = _CHECKERS.get(spec.cls)
+    if found is None:
+        order = ["description", "external_id", CP]
+        if spec.state_field is not None:
+            order.append(spec.state_field)
+        order += [*spec.columns, *spec.attr_fields]
+        if spec.parent_field is not None:
+            order.append(spec.parent_field)
+        found = _CHECKERS[spec.cls] = tuple((f, _field_checker(spec, f)) for f in order)
+    return found
 
 
 def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
     """Every mutable field of ``entity`` checked and normalised, keyed by domain field name."""
-    label = spec.cls.__name__
-    values: dict[str, Any] = {}
     name = getattr(entity, "name", None)
-    if name is None and spec.name_optional:
-        values["name"] = None
-    else:
-        values["name"] = check_name(f"{label}.name", name, allow_empty=spec.table == "artifacts")
-    if entity.description is None:
-        values["description"] = None
-    else:
-        values["description"] = check_optional_text(f"{label}.description", entity.description)
-    # An empty external id is a value like any other (the spec declares a plain string and
-    # the server stores it): it is unique like the others.
-    values["external_id"] = check_optional_text(
-        f"{label}.external_id", entity.external_id, long=False,
-        max_chars=MAX_EXTERNAL_ID_LENGTH)
-    values["custom_properties"] = check_custom_properties(
-        f"{label}.custom_properties", entity.custom_properties
-    )
-    if spec.state_field is not None and spec.state_enum is not None:
-        state = getattr(entity, spec.state_field)
-        values[spec.state_field] = (
-            None if state is None else check_enum(f"{label}.{spec.state_field}", state,
-                                                   spec.state_enum)
-        )
-    checkers = _CHECKERS.get(spec.cls)
-    if checkers is None:
-        checkers = _CHECKERS[spec.cls] = tuple(
-            (f, _field_checker(spec, f)) for f in spec.columns + spec.attr_fields)
-    for field_name, check in checkers:
+    values: dict[str, Any] = {"name": None if name is None and spec.name_optional
+                              else check_name(f"{spec.cls.__name__}.name", name,
+                                              allow_empty=spec.table == "artifacts")}
+    for field_name, check in _checkers(spec):
         value = getattr(entity, field_name)
-        values[field_name] = None if value is None else check(value)
-    if spec.parent_field is not None:
-        # Kept out of ``attr_fields`` (it has its own column) but the store needs it on create.
-        parent = getattr(entity, spec.parent_field)
-        values[spec.parent_field] = None if parent is None else check_id(
-            f"{label}.{spec.parent_field}", parent)
+        if field_name == CP:
+            values[CP] = check(value)  # None reads as no properties
+        else:
+            values[field_name] = None if value is None else check(value)
     return values
 
 
@@ -248,15 +225,6 @@ def check_stored_name(spec: EntitySpec, name: str, parent: int) -> None:
     check_owned_name(f"{spec.cls.__name__}.name", name, prefix)
 
 
-def check_id(field: str, value: object) -> str:
-    """An entity id: a decimal string (or int) of a positive 32-bit integer."""
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if (not isinstance(text, str) or not text.isascii() or not text.isdigit()
-            or not 0 < int(text) < 2**31):
-        raise InvalidInputError(field, f"must be a positive decimal id, got {value!r}")
-    return str(int(text))
-
-
 def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
@@ -268,7 +236,7 @@ def row_values(spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
         "name": values["name"],
         "description": values["description"],
         "external_id": values["external_id"],
-        "custom_properties": encode_properties(values["custom_properties"]),
+        "custom_properties": encode_properties(values[CP]),
         "state": _enum_value(values.get(spec.state_field)) if spec.state_field else None,
     }
     for column in spec.columns:
@@ -301,7 +269,8 @@ def from_row(spec: EntitySpec, row: Any) -> BaseResource:
     attrs = json.loads(row["attrs"])
     for field_name in spec.attr_fields:
         value = attrs.get(field_name)
-        if value is not None and field_name in _ENUM_FIELDS:
-            value = _ENUM_FIELDS[field_name](value)
+        enum = spec.attr_enums.get(field_name)
+        if value is not None and enum is not None:
+            value = enum(value)
         kwargs[field_name] = value
     return spec.cls(**kwargs)

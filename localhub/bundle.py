@@ -18,7 +18,6 @@ a conflict and left as it is.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import json
 import os
@@ -29,22 +28,20 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ._entities import (
-    SPECS,
-    encode_properties,
-    spec_for,
-    validated_values,
-)
+from ._entities import SPECS, spec_for, validated_values
+from .cells import METADATA_TYPES, encode_cell
 from .codec import camel, decode_create
 from .errors import BundleError, LocalHubError, NotFoundError
 from .paths import atomic_write
 from .store import SQLiteStore
 from .types import (
     ARTIFACT_TYPES,
+    CP,
     Artifact,
     BaseResource,
     ModelVersion,
     RegisteredModel,
+    facts,
 )
 
 __all__ = [
@@ -62,7 +59,6 @@ FORMAT = "localhub-bundle"
 FORMAT_VERSION = 1
 #: Largest bundle ``import`` reads (64 MiB: tens of thousands of versions).
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
-_SKIP = {"id", "create_time_since_epoch", "last_update_time_since_epoch", "registered_model_id"}
 
 
 @dataclass(frozen=True)
@@ -91,23 +87,18 @@ def _canonical(payload: Any) -> bytes:
 def _fields(entity: BaseResource) -> dict[str, Any]:
     """The content of an entity as plain JSON data, without ids and times."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(entity):
-        if f.name in _SKIP:
+    for name, fact in facts(type(entity)).items():
+        if fact.read_only or fact.ref:  # ids, times and the parent: a bundle nests by name
             continue
-        value = getattr(entity, f.name)
-        if f.name == "custom_properties":
-            value = json.loads(encode_properties(dict(value or {})))
+        value = getattr(entity, name)
+        if name == CP:
+            value = {key: encode_cell(v) for key, v in (value or {}).items()}
         elif isinstance(value, Enum):
             value = value.value
-        out[f.name] = value
+        out[name] = value
     if isinstance(entity, Artifact):
         out["artifact_type"] = entity.kind
     return out
-
-
-_CELLS = {"int_value": "MetadataIntValue", "double_value": "MetadataDoubleValue",
-          "string_value": "MetadataStringValue", "struct_value": "MetadataStructValue",
-          "bool_value": "MetadataBoolValue"}
 
 
 def _wire_properties(props: Any, where: str) -> dict[str, Any]:
@@ -117,15 +108,15 @@ def _wire_properties(props: Any, where: str) -> dict[str, Any]:
         raise BundleError(f"{where}: custom_properties must be an object")
     out: dict[str, Any] = {}
     for key, cell in props.items():
-        if not isinstance(cell, dict) or len(cell) != 1 or next(iter(cell)) not in _CELLS:
+        if not isinstance(cell, dict) or len(cell) != 1 or next(iter(cell)) not in METADATA_TYPES:
             raise BundleError(f"{where}: custom property {key!r} must be an object with one "
-                              f"of {', '.join(_CELLS)}; the bundle was not imported")
+                              f"of {', '.join(METADATA_TYPES)}; the bundle was not imported")
         ((payload, value),) = cell.items()
         if payload == "int_value" and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # bundles write integers as JSON numbers, the wire as strings
         elif payload == "struct_value" and isinstance(value, str):
             value = base64.b64encode(value.encode("utf-8")).decode("ascii")
-        out[key] = {"metadataType": _CELLS[payload], payload: value}
+        out[key] = {"metadataType": METADATA_TYPES[payload], payload: value}
     return out
 
 

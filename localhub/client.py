@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from .errors import NotFoundError
+from .extensions import RegistryExtensions, SyncTarget
+from .registration import Registration
 from .registry import ModelRegistry
-from .store import PendingChange, SQLiteStore
+from .store import SQLiteStore
 from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
-
-if TYPE_CHECKING:  # the sync engine loads on the first sync() call, not at import
-    from .sync.engine import Policy, SyncReport
 
 __all__ = ["ModelRegistryClient", "StorageConfig"]
 
@@ -28,7 +25,7 @@ class StorageConfig:
     service_account_name: str | None = None
 
 
-class ModelRegistryClient:
+class ModelRegistryClient(RegistryExtensions):
     """The Kubeflow SDK's registry client, working offline on a local SQLite file.
 
     ``base_url`` names the remote this registry syncs with; nothing touches the network
@@ -97,20 +94,12 @@ class ModelRegistryClient:
     ) -> RegisteredModel:
         """Register a model version and its artifact (one transaction); returns the model."""
         storage = storage_config or StorageConfig()
-        return self._registry.register_model(
-            name=name,
-            uri=uri,
-            model_format_name=model_format_name,
-            model_format_version=model_format_version,
-            version=version,
-            author=author,
-            owner=owner,
-            version_description=version_description,
-            metadata=metadata,
-            storage_key=storage.storage_key,
-            storage_path=storage.storage_path,
-            service_account_name=storage.service_account_name,
-        )
+        return self._registry.register(Registration(
+            name, uri, version, model_format_name=model_format_name,
+            model_format_version=model_format_version, author=author, owner=owner,
+            version_description=version_description, metadata=metadata,
+            storage_key=storage.storage_key, storage_path=storage.storage_path,
+            service_account_name=storage.service_account_name))
 
     def update_model(self, model: RegisteredModel) -> RegisteredModel:
         """Update a registered model; TypeError for any other object."""
@@ -132,18 +121,11 @@ class ModelRegistryClient:
 
     def get_model(self, name: str) -> RegisteredModel:
         """The registered model; ValueError if there is none."""
-        model = self._registry.get_registered_model(name)
-        if model is None:
-            raise NotFoundError(f"Model {name!r} not found", entity="registered model", key=name)
-        return model
+        return self.require_model(name)
 
     def get_model_version(self, name: str, version: str) -> ModelVersion:
         """A model version; StoreError if the model is missing, ValueError if the version is."""
-        model_version = self._registry.get_model_version(name, version)
-        if model_version is None:
-            raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
-                                entity="model version", key=f"{name}:{version}")
-        return model_version
+        return self.require_version(name, version)
 
     def get_model_artifact(self, name: str, version: str) -> ModelArtifact:
         """A version's model artifact; StoreError if model or version is missing, else
@@ -182,76 +164,8 @@ class ModelRegistryClient:
             name, filter_query=filter_query, order_by=order_by, descending=descending,
             page_size=page_size)
 
-    # -- localhub extensions ------------------------------------------------------------------
+    # -- localhub extensions (the rest are shared with ModelRegistry) ---------------------------
 
-    def batch(self) -> AbstractContextManager[None]:
-        """Group many writes into one transaction and one durable commit.
-
-        ``with client.batch(): ...`` registers or updates many models at the cost of one
-        commit: each call inside succeeds or fails on its own, everything becomes durable (and
-        visible to other processes) when the block ends, and an exception escaping the block
-        undoes the whole batch.
-        """
-        return self._registry.batch()
-
-    def pending(self) -> list[PendingChange]:
-        """The queued local changes no remote has acknowledged yet, oldest first."""
-        return self._registry.pending()
-
-    def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
-             on_conflict: Policy = "manual", dry_run: bool = False, token: str | None = None,
-             models: Sequence[str] | None = None,
-             uri_map: Sequence[tuple[str, str]] | None = None,
-             verify: bool | str | None = None,
-             progress: Callable[[str, int, int], None] | None = None,
-             **engine_options: Any) -> SyncReport:
-        """Push queued changes and pull remote ones; returns a ``localhub.sync.SyncReport``.
-
-        ``remote`` defaults to ``base_url``; ``token`` to ``user_token`` (never stored);
-        ``on_conflict`` is ``"manual"``, ``"ours"`` or ``"theirs"``; ``dry_run`` returns the
-        plan without sending or writing anything; ``models`` limits push and pull to these
-        model names; ``uri_map`` is a list of ``(from_prefix, to_prefix)`` artifact URI
-        rewrites applied on push (shown in the plan and the report); ``verify`` is TLS
-        verification (True, False or a CA bundle path); ``progress(phase, done, total)``.
-        """
-        return self._registry.sync(remote, push=push, pull=pull, on_conflict=on_conflict,
-                                   dry_run=dry_run, token=token, models=models,
-                                   uri_map=uri_map, verify=verify, progress=progress,
-                                   **engine_options)
-
-    def sync_status(self) -> dict[str, Any]:
-        """Queued changes, open conflicts, set-aside items and per-remote last push / pull
-        (``localhub.sync.sync_status``); local data only."""
-        return self._registry.sync_status()
-
-    def conflicts(self, *, include_resolved: bool = False) -> list[Any]:
-        """Sync conflicts (open ones unless ``include_resolved``), oldest first."""
-        return self._registry.conflicts(include_resolved=include_resolved)
-
-    def resolve(self, conflict_id: int, choice: str, value: Any = None) -> Any:
-        """Resolve a sync conflict: ``"ours"``, ``"theirs"``, or an explicit ``value``."""
-        return self._registry.resolve(conflict_id, choice, value)
-
-    def archive_model(self, name: str) -> RegisteredModel:
-        """Archive a model (state ARCHIVED; the registry has no delete)."""
-        return self._registry.archive_model(name)
-
-    def archive_model_version(self, name: str, version: str) -> ModelVersion:
-        """Archive a model version."""
-        return self._registry.archive_model_version(name, version)
-
-    def restore_model(self, name: str) -> RegisteredModel:
-        """Set an archived model back to LIVE."""
-        return self._registry.restore_model(name)
-
-    def restore_model_version(self, name: str, version: str) -> ModelVersion:
-        """Set an archived model version back to LIVE."""
-        return self._registry.restore_model_version(name, version)
-
-    def delete_model(self, name: str) -> None:
-        """Delete a never-synced model with its versions (DeleteNotAllowedError otherwise)."""
-        self._registry.delete_model(name)
-
-    def delete_model_version(self, name: str, version: str) -> None:
-        """Delete a never-synced model version with its artifacts."""
-        self._registry.delete_model_version(name, version)
+    def _sync_target(self, remote: str | None, verify: bool | str | None,
+                     token: str | None) -> SyncTarget:
+        return self._registry._sync_target(remote, verify, token)

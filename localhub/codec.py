@@ -22,31 +22,27 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any, TypeVar, cast
 
-from .errors import LocalHubError
+from .cells import METADATA_TYPES, encode_cell
+from .errors import InvalidInputError, LocalHubError
 from .types import (
     ARTIFACT_TYPES,
     Artifact,
-    ArtifactState,
     BaseResource,
-    ExecutionState,
     InferenceService,
-    InferenceServiceState,
-    Metric,
     ModelVersion,
-    ModelVersionState,
-    ParameterType,
     RegisteredModel,
-    RegisteredModelState,
     ServeModel,
     ServingEnvironment,
     StructValue,
     SupportedTypes,
+    facts,
 )
+from .validation import check_enum, check_id, check_number, check_strings
 
 __all__ = [
     "ID_PATTERN",
@@ -73,7 +69,6 @@ _INT64 = re.compile(r"-?[0-9]{1,19}")
 #: ``format: uri`` (RFC 3986): a scheme, then no spaces, no controls, valid %-escapes.
 _URI = re.compile(
     r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*")
-_URI_FIELDS = {"logo", "license_link"}
 
 
 class WireFormatError(LocalHubError, ValueError):
@@ -104,54 +99,36 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-# -- schema tables ---------------------------------------------------------------------------
+# -- schema tables (derived from the types' field facts) -----------------------------------
 
-_BASE_CREATE = ("name", "description", "external_id", "custom_properties")
-_BASE_UPDATE = ("description", "external_id", "custom_properties")
-_READ_ONLY = ("id", "create_time_since_epoch", "last_update_time_since_epoch")
-_RM_FIELDS = ("readme", "maturity", "language", "tasks", "provider", "logo", "license",
-              "license_link", "library_name", "owner", "state")
+_WIRE_CLASSES: tuple[type[BaseResource], ...] = (
+    RegisteredModel, ModelVersion, ServingEnvironment, InferenceService, ServeModel,
+    *ARTIFACT_TYPES.values())
 
 
-def _own(cls: type[BaseResource]) -> tuple[str, ...]:
-    """Type-specific fields of an artifact class (everything but the common ones)."""
-    skip = set(_BASE_CREATE) | set(_READ_ONLY)
-    return tuple(f.name for f in fields(cls) if f.name not in skip)
+@dataclass(frozen=True)
+class _Schema:
+    """The REST schemas of one type, in domain field names."""
+
+    create: tuple[str, ...]
+    update: tuple[str, ...]
+    required: tuple[str, ...]
+    read_only: tuple[str, ...]
+    #: On the domain type, not in the spec's response schema (read leniently, never written).
+    hidden: tuple[str, ...]
 
 
-#: cls -> (create fields, update fields, required on create). Field names are domain names.
-_SCHEMAS: dict[type[BaseResource], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    RegisteredModel: (_BASE_CREATE + _RM_FIELDS, _BASE_UPDATE + _RM_FIELDS, ("name",)),
-    ModelVersion: (_BASE_CREATE + ("state", "author", "registered_model_id"),
-                   _BASE_UPDATE + ("state", "author"), ("name", "registered_model_id")),
-    ServingEnvironment: (_BASE_CREATE, _BASE_UPDATE, ("name",)),
-    InferenceService: (
-        _BASE_CREATE + ("model_version_id", "runtime", "desired_state", "registered_model_id",
-                        "serving_environment_id"),
-        _BASE_UPDATE + ("model_version_id", "runtime", "desired_state"),
-        ("registered_model_id", "serving_environment_id"),
-    ),
-    ServeModel: (_BASE_CREATE + ("last_known_state", "model_version_id"),
-                 _BASE_UPDATE + ("last_known_state",), ("model_version_id",)),
-    **{cls: (_BASE_CREATE + _own(cls), _BASE_UPDATE + _own(cls), ())
-       for cls in ARTIFACT_TYPES.values()},
-}
-#: Fields that exist on the domain type but not in the spec's response schema.
-_HIDDEN: dict[type[BaseResource], tuple[str, ...]] = {ServeModel: ("inference_service_id",)}
-_ID_FIELDS = {"registered_model_id", "model_version_id", "serving_environment_id",
-              "inference_service_id"}
-_INT64_FIELDS = {"timestamp", "step"}
-_LIST_FIELDS = {"language", "tasks"}
-_ENUMS: dict[str, type[Enum]] = {
-    "desired_state": InferenceServiceState,
-    "parameter_type": ParameterType,
-    "last_known_state": ExecutionState,
-}
-_STATE_ENUMS: dict[type[BaseResource], type[Enum]] = {
-    RegisteredModel: RegisteredModelState,
-    ModelVersion: ModelVersionState,
-    **{cls: ArtifactState for cls in ARTIFACT_TYPES.values()},
-}
+def _schema(cls: type[BaseResource]) -> _Schema:
+    f = facts(cls)
+    return _Schema(
+        create=tuple(n for n, x in f.items() if x.wire and x.create),
+        update=tuple(n for n, x in f.items() if x.wire and x.update),
+        required=tuple(n for n, x in f.items() if x.required),
+        read_only=tuple(n for n, x in f.items() if x.read_only),
+        hidden=tuple(n for n, x in f.items() if not x.wire))
+
+
+_SCHEMAS: dict[type[BaseResource], _Schema] = {cls: _schema(cls) for cls in _WIRE_CLASSES}
 
 
 def artifact_class(artifact_type: object) -> type[Artifact]:
@@ -171,23 +148,16 @@ def encode_properties(props: Mapping[str, SupportedTypes] | None, *, request: bo
     """``customProperties`` on the wire; ``request`` encodes structs as base64 (input form)."""
     out: dict[str, dict[str, Any]] = {}
     for key, value in (props or {}).items():
-        if isinstance(value, bool):
-            out[key] = {"metadataType": "MetadataBoolValue", "bool_value": value}
-        elif isinstance(value, int):
-            out[key] = {"metadataType": "MetadataIntValue", "int_value": str(value)}
-        elif isinstance(value, float):
-            out[key] = {"metadataType": "MetadataDoubleValue", "double_value": value}
-        elif isinstance(value, StructValue):
-            text = base64.b64encode(str(value).encode()).decode() if request else str(value)
-            out[key] = {"metadataType": "MetadataStructValue", "struct_value": text}
-        else:
-            out[key] = {"metadataType": "MetadataStringValue", "string_value": str(value)}
+        ((payload, stored),) = encode_cell(value).items()
+        if payload == "int_value":
+            stored = str(stored)  # int64 as a string, as the spec declares
+        elif payload == "struct_value" and request:
+            stored = base64.b64encode(stored.encode()).decode()
+        out[key] = {"metadataType": METADATA_TYPES[payload], payload: stored}
     return out
 
 
-_PAYLOAD = {"MetadataIntValue": "int_value", "MetadataDoubleValue": "double_value",
-            "MetadataStringValue": "string_value", "MetadataStructValue": "struct_value",
-            "MetadataBoolValue": "bool_value"}
+_PAYLOAD = {kind: payload for payload, kind in METADATA_TYPES.items()}
 
 
 #: Deepest nesting of objects and arrays in a struct property sent to the REST API.
@@ -296,10 +266,10 @@ def decode_properties(data: object, *, request: bool = True) -> dict[str, Suppor
 # -- encoding --------------------------------------------------------------------------------
 
 
-def _wire_value(name: str, value: Any) -> Any:
+def _wire_value(cls: type[BaseResource], name: str, value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
-    if name in _INT64_FIELDS and value is not None:
+    if value is not None and facts(cls)[name].value == "int64":
         return str(value)
     return value
 
@@ -310,7 +280,7 @@ def to_json(entity: BaseResource) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(entity, Artifact):
         out["artifactType"] = cls.kind
-    hidden = _HIDDEN.get(cls, ())
+    hidden = _SCHEMAS[cls].hidden
     for f in fields(entity):
         if f.name in hidden:
             continue
@@ -318,15 +288,15 @@ def to_json(entity: BaseResource) -> dict[str, Any]:
         if f.name == "custom_properties":
             out["customProperties"] = encode_properties(value)
         elif value is not None:
-            out[camel(f.name)] = _wire_value(f.name, value)
+            out[camel(f.name)] = _wire_value(cls, f.name, value)
     return out
 
 
 def to_request(entity: BaseResource, *, mode: str = "create") -> dict[str, Any]:
     """A create (``mode="create"``) or update (``"update"``) body for ``entity``."""
     cls = type(entity)
-    create, update, _required = _SCHEMAS[cls]
-    names = create if mode == "create" else update
+    schema = _SCHEMAS[cls]
+    names = schema.create if mode == "create" else schema.update
     out: dict[str, Any] = {}
     if isinstance(entity, Artifact):
         out["artifactType"] = cls.kind
@@ -336,31 +306,33 @@ def to_request(entity: BaseResource, *, mode: str = "create") -> dict[str, Any]:
             if value:
                 out["customProperties"] = encode_properties(value, request=True)
         elif value is not None:
-            out[camel(name)] = _wire_value(name, value)
+            out[camel(name)] = _wire_value(cls, name, value)
     return out
 
 
 # -- decoding --------------------------------------------------------------------------------
 
 
+def _checked(key: str, check: Callable[..., Any], *args: Any) -> Any:
+    """A shared rule of :mod:`localhub.validation`, its failure as a wire format error."""
+    try:
+        return check(key, *args)
+    except InvalidInputError as exc:
+        raise WireFormatError(f"{key} {exc.rule}", field=key) from None
+
+
 def _field_value(cls: type[BaseResource], name: str, value: Any, *, request: bool) -> Any:
     key = camel(name)
-    if name == "custom_properties":
+    fact = facts(cls)[name]
+    if fact.value == "properties":
         return decode_properties(value, request=request)
-    if name == "state" and cls in _STATE_ENUMS:
-        return _enum(key, value, _STATE_ENUMS[cls])
-    if name in _ENUMS:
-        return _enum(key, value, _ENUMS[name])
-    if name in _LIST_FIELDS:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise WireFormatError(f"{key} must be an array of strings", field=key)
-        return list(value)
-    if name == "value" and cls is Metric:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value):
-            raise WireFormatError(f"{key} must be a finite number", field=key)
-        return float(value)
-    if name in _INT64_FIELDS:
+    if fact.enum is not None:
+        return _checked(key, check_enum, value, fact.enum)
+    if fact.value == "strings":
+        return _checked(key, check_strings, value)
+    if fact.value == "number":
+        return _checked(key, check_number, value)
+    if fact.value == "int64":
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) or not _INT64.fullmatch(value) \
@@ -369,23 +341,14 @@ def _field_value(cls: type[BaseResource], name: str, value: Any, *, request: boo
         return str(int(value))
     if not isinstance(value, str):
         raise WireFormatError(f"{key} must be a string, got {type(value).__name__}", field=key)
-    if request and name in _URI_FIELDS and not _URI.fullmatch(value):
+    if request and fact.value == "link" and not _URI.fullmatch(value):
         raise WireFormatError(f"{key} must be an absolute URI, got {value[:80]!r}", field=key)
-    if name in _ID_FIELDS or name == "id":
-        if not ID_PATTERN.fullmatch(value) or not 0 < int(value) < 2**31:
+    if fact.value == "id":
+        if not ID_PATTERN.fullmatch(value):
             raise WireFormatError(f"{key} must be a positive decimal id, got {value!r}",
                                   field=key)
-        return str(int(value))
+        return _checked(key, check_id, value)
     return value
-
-
-def _enum(key: str, value: object, enum: type[Enum]) -> Enum:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(str(m.value) for m in enum)
-        raise WireFormatError(f"{key} must be one of {allowed}, got {value!r}",
-                              field=key) from None
 
 
 def _read(cls: type[BaseResource], data: object, allowed: tuple[str, ...], *, strict: bool,
@@ -415,12 +378,12 @@ def _read(cls: type[BaseResource], data: object, allowed: tuple[str, ...], *, st
 def decode_create(cls: type[T], data: object, *, strict: bool = True,
                   read_only: bool = False) -> T:
     """A new entity from a create body; ``read_only`` also accepts (and drops) id and times."""
-    create, _update, required = _SCHEMAS[cls]
-    allowed = create + _READ_ONLY if read_only else create
+    schema = _SCHEMAS[cls]
+    allowed = schema.create + schema.read_only if read_only else schema.create
     values = _read(cls, data, allowed, strict=strict, request=True)
-    for name in _READ_ONLY:
+    for name in schema.read_only:
         values.pop(name, None)
-    for name in required:
+    for name in schema.required:
         if values.get(name) in (None, ""):
             raise MissingFieldError(f"required field '{camel(name)}' is zero value.",
                                     field=camel(name))
@@ -430,8 +393,7 @@ def decode_create(cls: type[T], data: object, *, strict: bool = True,
 def decode_update(cls: type[BaseResource], data: object, *, strict: bool = True
                   ) -> dict[str, Any]:
     """The fields a PATCH body sets (domain names; null and omitted keys are absent)."""
-    _create, update, _required = _SCHEMAS[cls]
-    return _read(cls, data, update, strict=strict, request=True)
+    return _read(cls, data, _SCHEMAS[cls].update, strict=strict, request=True)
 
 
 def from_json(cls: type[T], data: Mapping[str, Any]) -> T:
@@ -439,8 +401,8 @@ def from_json(cls: type[T], data: Mapping[str, Any]) -> T:
     target: type[BaseResource] = cls
     if cls is Artifact:
         target = artifact_class(data.get("artifactType"))
-    create, _update, _required = _SCHEMAS[target]
-    allowed = create + _READ_ONLY + _HIDDEN.get(target, ())
+    schema = _SCHEMAS[target]
+    allowed = schema.create + schema.read_only + schema.hidden
     values = _read(target, dict(data), allowed, strict=False, request=False)
     values["custom_properties"] = values.get("custom_properties") or None
     return cast(T, target(**values))

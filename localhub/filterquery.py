@@ -23,7 +23,18 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple, NoReturn
 
+from localhub.codec import camel
 from localhub.errors import FilterQueryError
+from localhub.types import (
+    ARTIFACT_TYPES,
+    BaseResource,
+    InferenceService,
+    ModelVersion,
+    RegisteredModel,
+    ServeModel,
+    ServingEnvironment,
+    facts,
+)
 
 __all__ = ["Value", "Node", "Comparison", "And", "Or", "ENTITIES", "SUFFIXES", "MAX_LENGTH",
            "MAX_DEPTH", "parse", "compile_filter"]
@@ -313,36 +324,27 @@ def parse(query: str) -> Node:
 _Field = tuple[str, str]
 
 
-def _attr(name: str, kind: str = "json") -> tuple[str, _Field]:
-    snake = re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-    return name, (f"json_extract({{a}}.attrs, '$.{snake}')", kind)
+def _filterable(classes: tuple[type[BaseResource], ...]) -> dict[str, _Field]:
+    """The filterable fields of ``classes`` (their facts' ``filter``), by wire name."""
+    out: dict[str, _Field] = {}
+    for cls in classes:
+        for name, fact in facts(cls).items():
+            if fact.filter is None:
+                continue
+            where = (f"{{a}}.{fact.column}" if fact.column is not None
+                     else f"json_extract({{a}}.attrs, '$.{name}')")
+            out[camel(name)] = (where, fact.filter)
+    return out
 
 
-_COMMON: dict[str, _Field] = {
-    "id": ("{a}.id", "int"),
-    "name": ("{a}.name", "text"),
-    "externalId": ("{a}.external_id", "text"),
-    "createTimeSinceEpoch": ("{a}.create_time", "int"),
-    "lastUpdateTimeSinceEpoch": ("{a}.update_time", "int"),
-}
-_STATE: dict[str, _Field] = {"state": ("{a}.state", "text")}
-_ARTIFACT_ATTRS = (
-    "modelFormatName", "modelFormatVersion", "storageKey", "storagePath", "serviceAccountName",
-    "modelSourceKind", "modelSourceClass", "modelSourceGroup", "modelSourceId", "modelSourceName",
-    "digest", "sourceType", "source", "schema", "profile", "value", "timestamp", "step",
-    "parameterType",
-)
 _FIELDS: dict[str, dict[str, _Field]] = {
-    "registered-model": {**_COMMON, **_STATE, "owner": ("{a}.owner", "text")},
-    "model-version": {**_COMMON, **_STATE, "author": ("{a}.author", "text"),
-                      "registeredModelId": ("{a}.parent_id", "int")},
-    "artifact": {**_COMMON, **_STATE, "uri": ("{a}.uri", "text"),
-                 "artifactType": ("{a}.kind", "text"), **dict(map(_attr, _ARTIFACT_ATTRS))},
-    "serving-environment": dict(_COMMON),
-    "inference-service": {**_COMMON, **dict(_attr(n, "text") for n in (
-        "runtime", "desiredState", "registeredModelId", "servingEnvironmentId", "modelVersionId"))},
-    "serve-model": {**_COMMON, "lastKnownState": ("{a}.state", "text"),
-                    "modelVersionId": _attr("modelVersionId", "text")[1]},
+    RegisteredModel.kind: _filterable((RegisteredModel,)),
+    ModelVersion.kind: _filterable((ModelVersion,)),
+    "artifact": {**_filterable(tuple(ARTIFACT_TYPES.values())),
+                 "artifactType": ("{a}.kind", "text")},
+    ServingEnvironment.kind: _filterable((ServingEnvironment,)),
+    InferenceService.kind: _filterable((InferenceService,)),
+    ServeModel.kind: _filterable((ServeModel,)),
 }
 ENTITIES: frozenset[str] = frozenset(_FIELDS)
 

@@ -5,28 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import NotFoundError, StoreError
+from .errors import ModelNotFoundError, StoreError
+from .extensions import RegistryExtensions, SyncTarget
 from .pager import ListOptions, OrderByField, Pager
 from .paths import default_db_path
-from .store import PendingChange, SQLiteStore
-from .types import (
-    BaseResource,
-    ModelArtifact,
-    ModelVersion,
-    ModelVersionState,
-    RegisteredModel,
-    RegisteredModelState,
-    SupportedTypes,
-)
+from .registration import Registration
+from .store import SQLiteStore
+from .types import BaseResource, ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
 from .urls import strip_api_path
-
-if TYPE_CHECKING:  # the sync engine loads on the first sync() call, not at import
-    from .sync.engine import Policy, SyncReport
 
 __all__ = ["ModelRegistry", "remote_url"]
 
@@ -50,19 +40,7 @@ def remote_url(server_address: str, port: int | None) -> str:
     return urlunsplit(parts)
 
 
-def _request_reporter(on_request: Callable[[str, str, int, float], None]
-                      ) -> Callable[..., None]:
-    """A ``requests`` response hook that reports method, path, status and duration."""
-    def hook(resp: Any, *args: Any, **kwargs: Any) -> None:
-        request = resp.request
-        path = str(request.path_url or "").split("?", 1)[0]
-        on_request(str(request.method), path, int(resp.status_code),
-                   resp.elapsed.total_seconds())
-
-    return hook
-
-
-class ModelRegistry:
+class ModelRegistry(RegistryExtensions):
     """The official ``ModelRegistry`` API on a local SQLite file.
 
     Nothing touches the network: ``server_address`` names the remote this registry syncs
@@ -150,27 +128,19 @@ class ModelRegistry:
             )
             if version_description is None:
                 version_description = description
-        model = self._store.register(
-            name,
-            uri,
-            version=version,
-            model_format_name=model_format_name,
-            model_format_version=model_format_version,
-            author=author or self._author,
-            owner=owner or self._author,
-            version_description=version_description,
-            metadata=metadata,
-            artifact_fields={
-                "storage_key": storage_key,
-                "storage_path": storage_path,
-                "service_account_name": service_account_name,
-                "model_source_kind": model_source_kind,
-                "model_source_class": model_source_class,
-                "model_source_group": model_source_group,
-                "model_source_id": model_source_id,
-                "model_source_name": model_source_name,
-            },
-        )
+        return self.register(Registration(
+            name, uri, version, model_format_name=model_format_name,
+            model_format_version=model_format_version, author=author, owner=owner,
+            version_description=version_description, metadata=metadata,
+            storage_key=storage_key, storage_path=storage_path,
+            service_account_name=service_account_name, model_source_kind=model_source_kind,
+            model_source_class=model_source_class, model_source_group=model_source_group,
+            model_source_id=model_source_id, model_source_name=model_source_name))
+
+    def register(self, registration: Registration) -> RegisteredModel:
+        """Write ``registration`` (author and owner default to this registry's author) in one
+        transaction; returns the model."""
+        model = registration.by(self._author).write_model(self._store)
         self._record_remote()
         return model
 
@@ -194,7 +164,7 @@ class ModelRegistry:
         """The version of a model, or None; StoreError if the model does not exist."""
         exists, found = self._store.find_version(name, version)
         if not exists:
-            raise StoreError(f"Model {name} does not exist")
+            raise ModelNotFoundError(name)
         return found
 
     def get_model_artifact(self, name: str, version: str) -> ModelArtifact | None:
@@ -235,77 +205,14 @@ class ModelRegistry:
     ) -> Pager[ModelVersion]:
         """Every version of a model, as a Pager; StoreError if the model does not exist."""
         if not (rm := self.get_registered_model(name)):
-            raise StoreError(f"Model {name} does not exist")
+            raise ModelNotFoundError(name)
         options = self._options(filter_query, order_by, descending, page_size)
         return Pager[ModelVersion](self._page_fn(ModelVersion, rm.id), options)
 
-    # -- localhub extensions ------------------------------------------------------------------
+    # -- sync ---------------------------------------------------------------------------------
 
-    def pending(self) -> list[PendingChange]:
-        """The queued local changes no remote has acknowledged yet, oldest first."""
-        return self._store.pending()
-
-    def archive_model(self, name: str) -> RegisteredModel:
-        """Set a model's state to ARCHIVED (the registry has no delete)."""
-        return self._set_model_state(name, RegisteredModelState.ARCHIVED)
-
-    def restore_model(self, name: str) -> RegisteredModel:
-        """Set an archived model's state back to LIVE."""
-        return self._set_model_state(name, RegisteredModelState.LIVE)
-
-    def archive_model_version(self, name: str, version: str) -> ModelVersion:
-        """Set a version's state to ARCHIVED."""
-        return self._set_version_state(name, version, ModelVersionState.ARCHIVED)
-
-    def restore_model_version(self, name: str, version: str) -> ModelVersion:
-        """Set an archived version's state back to LIVE."""
-        return self._set_version_state(name, version, ModelVersionState.LIVE)
-
-    def delete_model(self, name: str) -> None:
-        """Delete a model that was never synced, with its versions and queued changes."""
-        model = self._require_model(name)
-        self._store.delete(model)
-
-    def delete_model_version(self, name: str, version: str) -> None:
-        """Delete a version that was never synced, with its artifacts and queued changes."""
-        found = self.get_model_version(name, version)
-        if found is None:
-            raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
-                                entity="model version", key=f"{name}:{version}")
-        self._store.delete(found)
-
-    def batch(self) -> AbstractContextManager[None]:
-        """Group many writes into one transaction and one durable commit (a localhub extension).
-
-        Each call inside still succeeds or fails on its own; all of them become durable, and
-        visible to other processes, when the block ends. An exception escaping the block
-        undoes the whole batch.
-        """
-        return self._store.batch()
-
-    # -- sync -------------------------------------------------------------------------------
-
-    def sync(self, remote: str | None = None, *, push: bool = True, pull: bool = True,
-             on_conflict: Policy = "manual", dry_run: bool = False, token: str | None = None,
-             models: Sequence[str] | None = None,
-             uri_map: Sequence[tuple[str, str]] | None = None,
-             verify: bool | str | None = None,
-             progress: Callable[[str, int, int], None] | None = None,
-             allow_insecure_token: bool = False,
-             on_request: Callable[[str, str, int, float], None] | None = None,
-             **engine_options: Any) -> SyncReport:
-        """Push queued changes to ``remote`` (default: this registry's address) and pull its
-        changes; returns a ``localhub.sync.SyncReport``. The token (default: ``user_token``)
-        is used for this call only and never stored, nor sent over plain http to another
-        machine unless ``allow_insecure_token``. ``models`` limits push and pull to these
-        model names; ``uri_map`` rewrites artifact URI prefixes on push; ``verify`` is the TLS
-        verification (True, False or a CA bundle path; default: ``custom_ca`` or True);
-        ``progress(phase, done, total)`` is called as the run advances;
-        ``on_request(method, path, status, seconds)`` after each answer (the path without
-        query; no header, so never the token)."""
-        from .remote import RemoteRegistry
-        from .sync import SyncEngine
-
+    def _sync_target(self, remote: str | None, verify: bool | str | None,
+                     token: str | None) -> SyncTarget:
         url = strip_api_path(remote) if remote else self.base_url
         if not url:
             raise ValueError("no remote to sync with: pass remote= or a server address")
@@ -313,17 +220,7 @@ class ModelRegistry:
             verify = self.custom_ca or True
         if token is None:
             token = self._user_token or self._token_from_file()
-        client = RemoteRegistry(url, token=token, verify=verify,
-                                allow_insecure_token=allow_insecure_token)
-        if on_request is not None:
-            client.session.hooks["response"].append(_request_reporter(on_request))
-        try:
-            engine = SyncEngine(self._store, client, on_conflict=on_conflict,
-                                models=models, uri_map=uri_map, progress=progress,
-                                **engine_options)
-            return engine.run(push=push, pull=pull, dry_run=dry_run)
-        finally:
-            client.close()
+        return url, verify, token
 
     def _token_from_file(self) -> str | None:
         """The token as the official client finds it: the file named by ``user_token_envvar``,
@@ -348,28 +245,6 @@ class ModelRegistry:
             raise StoreError(f"Unable to read the user token from {path!r}: {exc.strerror}; "
                              "check the path in the token environment variable") from exc
 
-    def sync_status(self) -> dict[str, Any]:
-        """Queued changes, open conflicts, set-aside items and per-remote last push / pull
-        (``localhub.sync.sync_status``); local data only."""
-        from .sync import sync_status
-
-        status: dict[str, Any] = sync_status(self._store)
-        return status
-
-    def conflicts(self, *, include_resolved: bool = False) -> list[Any]:
-        """Sync conflicts (open ones unless ``include_resolved``), oldest first."""
-        from .sync import list_conflicts
-
-        return list(list_conflicts(self._store, include_resolved=include_resolved))
-
-    def resolve(self, conflict_id: int, choice: str, value: Any = None) -> Any:
-        """Resolve a sync conflict with ``ours``, ``theirs`` or an explicit ``value``."""
-        from .sync import resolve
-
-        if value is not None and choice != "value":
-            choice = "value"
-        return resolve(self._store, conflict_id, choice, value)
-
     # -- internals ----------------------------------------------------------------------------
 
     def _record_remote(self) -> None:
@@ -378,30 +253,6 @@ class ModelRegistry:
             if self._store.get_meta("default_remote") is None:
                 self._store.set_meta("default_remote", self.base_url)
             self._remote_recorded = True
-
-    def _require_model(self, name: str) -> RegisteredModel:
-        model = self.get_registered_model(name)
-        if model is None:
-            raise NotFoundError(f"Model {name!r} not found", entity="registered model", key=name)
-        return model
-
-    # Read and write in one transaction: another process's edit committed in between would
-    # otherwise be written back to its old value.
-    def _set_model_state(self, name: str, state: RegisteredModelState) -> RegisteredModel:
-        with self._store.batch():
-            model = self._require_model(name)
-            model.state = state
-            return self._store.update(model)
-
-    def _set_version_state(self, name: str, version: str, state: ModelVersionState
-                           ) -> ModelVersion:
-        with self._store.batch():
-            found = self.get_model_version(name, version)
-            if found is None:
-                raise NotFoundError(f"Model version {version!r} not found for model {name!r}",
-                                    entity="model version", key=f"{name}:{version}")
-            found.state = state
-            return self._store.update(found)
 
     @staticmethod
     def _options(filter_query: str | None, order_by: str | None, descending: bool,

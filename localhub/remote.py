@@ -30,6 +30,7 @@ from .errors import (
     RemoteUnavailableError,
     RemoteUnreachableError,
 )
+from .rest_requests import COLLECTION, RequestDescription, create_path, entity_path
 from .types import (
     Artifact,
     BaseResource,
@@ -40,18 +41,18 @@ from .types import (
 
 if TYPE_CHECKING:  # requests is imported when a RemoteRegistry is built, not on import
     import requests
+    import requests.adapters
 
     from .store import Page
 
-__all__ = ["API_V1", "API_V1ALPHA3", "Fetched", "RemoteRegistry"]
+__all__ = ["API_V1", "API_V1ALPHA3", "Fetched", "RemoteRegistry", "RequestDescription"]
 
 T = TypeVar("T", bound=BaseResource)
 
 API_V1 = "/api/model_registry/v1"
 API_V1ALPHA3 = "/api/model_registry/v1alpha3"
 
-_COLLECTION = {RegisteredModel: "/registered_models", ModelVersion: "/model_versions",
-               ServingEnvironment: "/serving_environments"}
+_COLLECTION = COLLECTION
 
 
 #: The OS's words for why a connection failed, inside urllib3's nested messages.
@@ -129,13 +130,14 @@ class RemoteRegistry:
     ``token`` is sent as ``Authorization: Bearer`` to the remote's own origin only (never
     across a redirect to another one); it is kept in memory only, and refused over plain http
     to another machine unless ``allow_insecure_token``. ``verify`` is True (system CAs),
-    False, or the path of a CA bundle, and wins over ``REQUESTS_CA_BUNDLE``. ``session`` is
-    injected by tests.
+    False, or the path of a CA bundle, and wins over ``REQUESTS_CA_BUNDLE``. ``transport``
+    (a ``requests`` transport adapter) replaces the HTTP layer under the session for
+    ``http://`` and ``https://``: tests inject faults there, and :meth:`clone` keeps it.
     """
 
     def __init__(self, base_url: str, *, token: str | None = None,
                  verify: bool | str = True, timeout: tuple[float, float] = (5, 30),
-                 session: requests.Session | None = None,
+                 transport: requests.adapters.BaseAdapter | None = None,
                  allow_insecure_token: bool = False) -> None:
         from .credentials import redact_url, token_over_plain_http
         from .httpclient import make_session
@@ -151,14 +153,11 @@ class RemoteRegistry:
                               "https://, or opt in with `localhub remote add NAME URL "
                               "--allow-insecure-token` (allow_insecure_token=True)")
         self.timeout = timeout
-        if session is None:
-            self.session: requests.Session = make_session(token=token, verify=verify)
-        else:
-            self.session = session
-            self.session.verify = verify
-            if token:
-                self.session.headers["Authorization"] = f"Bearer {token}"
-            self.session.headers.setdefault("Accept", "application/json")
+        self.transport = transport
+        self.session: requests.Session = make_session(token=token, verify=verify)
+        if transport is not None:
+            self.session.mount("http://", transport)
+            self.session.mount("https://", transport)
         self.api = API_V1
         self._api_confirmed = False
         #: How many requests were sent (retries included), and the latest of them as
@@ -171,6 +170,33 @@ class RemoteRegistry:
 
     def close(self) -> None:
         self.session.close()
+
+    @property
+    def api_confirmed(self) -> bool:
+        """Whether the API version (v1 or v1alpha3) is known from an answer of the remote."""
+        return self._api_confirmed
+
+    def clone(self) -> RemoteRegistry:
+        """A client of the same remote with its own session (one per thread): the same
+        headers, TLS settings, proxies, response hooks, transport and API version."""
+        clone = RemoteRegistry(self.base_url, timeout=self.timeout, transport=self.transport)
+        session, source = clone.session, self.session
+        session.headers.clear()
+        session.headers.update(source.headers)
+        session.verify, session.cert, session.auth = source.verify, source.cert, source.auth
+        session.proxies, session.trust_env = dict(source.proxies), source.trust_env
+        # Response hooks report each request (`localhub sync --verbose`) from every thread.
+        session.hooks = {event: list(hooks) for event, hooks in source.hooks.items()}
+        clone.api, clone._api_confirmed = self.api, self._api_confirmed
+        return clone
+
+    def describe(self, method: str, cls: type[BaseResource], *, remote_id: str | None = None,
+                 parent_id: str | None = None, body: dict[str, Any] | None = None,
+                 note: str | None = None) -> RequestDescription:
+        """The request :meth:`post` (``remote_id`` None), :meth:`fetch` or :meth:`patch` would
+        send, without sending it."""
+        path = create_path(cls, parent_id) if remote_id is None else entity_path(cls, remote_id)
+        return RequestDescription(method, self.api + path, body, note)
 
     # -- transport ----------------------------------------------------------------------------
 
@@ -351,22 +377,23 @@ class RemoteRegistry:
         """POST a new entity; versions under model ``parent_id``, artifacts under a version
         (``parent_id`` None: a top-level artifact)."""
         body = to_request(entity, mode="create")
-        if isinstance(entity, RegisteredModel):
-            data, etag = self.request("POST", "/registered_models", body=body)
-            return self._one(RegisteredModel, data, etag)
-        if isinstance(entity, ModelVersion):
+        target: type[BaseResource]
+        for target in (RegisteredModel, ModelVersion, ServingEnvironment, Artifact):
+            if isinstance(entity, target):
+                break
+        else:
+            raise TypeError(f"cannot create {type(entity).__name__} remotely")
+        if target is ModelVersion:
             body["registeredModelId"] = parent_id
-            data, etag = self.request("POST", "/model_versions", body=body)
-            return self._one(ModelVersion, data, etag)
-        if isinstance(entity, ServingEnvironment):
-            data, etag = self.request("POST", "/serving_environments", body=body)
-            return self._one(ServingEnvironment, data, etag)
-        if isinstance(entity, Artifact):
+        elif target is Artifact:
             body.pop("id", None)
-            path = "/artifacts" if parent_id is None else f"/model_versions/{parent_id}/artifacts"
-            data, etag = self.request("POST", path, body=body)
-            return self._one(Artifact, data, etag)
-        raise TypeError(f"cannot create {type(entity).__name__} remotely")
+        data, etag = self.request("POST", create_path(target, parent_id), body=body)
+        return self._one(target, data, etag)
+
+    def attach_artifact(self, version_id: str, body: dict[str, Any]) -> Fetched:
+        """Link an existing artifact (``body`` names its id) to the remote version (upsert)."""
+        data, etag = self.request("POST", create_path(Artifact, version_id), body=body)
+        return self._one(Artifact, data, etag)
 
     def patch(self, cls: type[T], remote_id: str, body: dict[str, Any], *,
               if_match: str | None = None) -> Fetched:
@@ -504,6 +531,4 @@ class RemoteRegistry:
 
     @staticmethod
     def _path(cls: type[BaseResource], remote_id: str) -> str:
-        if issubclass(cls, Artifact):
-            return f"/artifacts/{remote_id}"
-        return f"{_COLLECTION[cls]}/{remote_id}"
+        return entity_path(cls, remote_id)

@@ -8,9 +8,9 @@ writes them unchanged. They are plain dataclasses: cheap to build and free of I/
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 __all__ = [
     "SupportedTypes",
@@ -34,7 +34,66 @@ __all__ = [
     "InferenceService",
     "ServeModel",
     "ARTIFACT_TYPES",
+    "CP",
+    "FieldFacts",
+    "ValueKind",
+    "facts",
 ]
+
+#: The custom properties field (and the prefix of a per-key field name, ``custom_properties.k``).
+CP = "custom_properties"
+
+#: What a field's value is, which decides how it is checked and encoded:
+#: ``text`` a property (MEDIUMTEXT), ``short`` a 255-character column (external ids), ``name``,
+#: ``uri`` an artifact location (TEXT, no controls), ``link`` a ``format: uri`` string,
+#: ``id`` an entity id, ``int64`` a 64-bit integer as a string, ``number`` a float,
+#: ``strings`` a list of strings, ``enum``, ``properties`` (custom properties), ``time``.
+ValueKind = Literal["text", "short", "name", "uri", "link", "id", "int64", "number", "strings",
+                    "enum", "properties", "time"]
+
+
+@dataclass(frozen=True)
+class FieldFacts:
+    """Everything the store, the wire codec, filters, snapshots and bundles know of one field."""
+
+    value: ValueKind = "text"
+    #: A client may set it in a create body / an update (PATCH) body.
+    create: bool = True
+    update: bool = True
+    #: Required (and not empty) in a create body.
+    required: bool = False
+    #: Part of the REST response schema (False: kept locally, never sent nor shown).
+    wire: bool = True
+    #: The SQLite column holding it; None: a key of the ``attrs`` JSON column.
+    column: str | None = None
+    enum: type[Enum] | None = None
+    #: How ``filterQuery`` compares it: ``int`` (numeric strings converted), ``text`` or
+    #: ``json`` (the attrs value as stored); None: not a filterable field.
+    filter: Literal["int", "text", "json"] | None = None
+    #: A link to another entity (its parent or a reference): not content of its own.
+    ref: bool = False
+
+    @property
+    def read_only(self) -> bool:
+        """Set by the server: on the wire, never in a request body."""
+        return self.wire and not self.create and not self.update
+
+
+def _f(default: Any = None, **kwargs: Any) -> Any:
+    """A dataclass field carrying its :class:`FieldFacts` (``default=MISSING``: required)."""
+    return field(default=default, metadata={"facts": FieldFacts(**kwargs)})
+
+
+def facts(cls: type[Any]) -> dict[str, FieldFacts]:
+    """Field name -> facts of a domain class, in declaration order."""
+    found: dict[str, FieldFacts] | None = _FACTS.get(cls)
+    if found is None:
+        found = _FACTS[cls] = {f.name: f.metadata.get("facts", FieldFacts())
+                               for f in fields(cls)}
+    return found
+
+
+_FACTS: dict[type[Any], dict[str, FieldFacts]] = {}
 
 
 class StructValue(str):
@@ -108,35 +167,55 @@ class ParameterType(str, Enum):
 class BaseResource:
     """Fields every registry entity has."""
 
-    id: str | None = None
-    description: str | None = None
-    external_id: str | None = None
-    create_time_since_epoch: str | None = None
-    last_update_time_since_epoch: str | None = None
-    custom_properties: Mapping[str, SupportedTypes] | None = None
+    id: str | None = _f(value="id", create=False, update=False, column="id", filter="int")
+    description: str | None = _f(column="description")
+    external_id: str | None = _f(value="short", column="external_id", filter="text")
+    create_time_since_epoch: str | None = _f(value="time", create=False, update=False,
+                                             column="create_time", filter="int")
+    last_update_time_since_epoch: str | None = _f(value="time", create=False, update=False,
+                                                  column="update_time", filter="int")
+    custom_properties: Mapping[str, SupportedTypes] | None = _f(value="properties", column=CP)
 
     #: The JSON ``artifactType`` / entity kind this class stands for.
     kind: ClassVar[str] = ""
+
+
+def _name(*, required: bool) -> Any:
+    """The ``name`` field: set on create only; required for the entities that need one."""
+    return _f(MISSING if required else None, value="name", update=False, required=required,
+              column="name", filter="text")
+
+
+def _state(enum: type[Enum], default: Any) -> Any:
+    """A state kept in the ``state`` column."""
+    return _f(default, value="enum", enum=enum, column="state", filter="text")
+
+
+def _parent(*, filter: Literal["int", "text"] | None = "int", wire: bool = True,
+            required: bool = True) -> Any:
+    """The id of the entity's owner, kept in ``parent_id`` and set on create only."""
+    return _f(MISSING if required else None, value="id", update=False, required=required,
+              wire=wire, create=wire, column="parent_id", filter=filter, ref=True)
 
 
 @dataclass(kw_only=True)
 class RegisteredModel(BaseResource):
     """A named model that has versions."""
 
-    name: str
-    owner: str | None = None
-    state: RegisteredModelState = RegisteredModelState.LIVE
+    name: str = _name(required=True)
+    owner: str | None = _f(column="owner", filter="text")
+    state: RegisteredModelState = _state(RegisteredModelState, RegisteredModelState.LIVE)
     # Catalogue fields of the REST API; the official Python type drops them, we keep them so
     # that nothing pulled from a remote or posted to ``serve`` is lost.
-    readme: str | None = None
-    maturity: str | None = None
-    language: list[str] | None = None
-    tasks: list[str] | None = None
-    provider: str | None = None
-    logo: str | None = None
-    license: str | None = None
-    license_link: str | None = None
-    library_name: str | None = None
+    readme: str | None = _f()
+    maturity: str | None = _f()
+    language: list[str] | None = _f(value="strings")
+    tasks: list[str] | None = _f(value="strings")
+    provider: str | None = _f()
+    logo: str | None = _f(value="link")
+    license: str | None = _f()
+    license_link: str | None = _f(value="link")
+    library_name: str | None = _f()
 
     kind: ClassVar[str] = "registered-model"
 
@@ -145,10 +224,12 @@ class RegisteredModel(BaseResource):
 class ModelVersion(BaseResource):
     """One version of a registered model."""
 
-    name: str
-    author: str | None = None
-    state: ModelVersionState = ModelVersionState.LIVE
-    registered_model_id: str | None = None
+    name: str = _name(required=True)
+    author: str | None = _f(column="author", filter="text")
+    state: ModelVersionState = _state(ModelVersionState, ModelVersionState.LIVE)
+    # Required on the wire; optional here because the facades fill it in from the model.
+    registered_model_id: str | None = _f(value="id", update=False, required=True,
+                                         column="parent_id", filter="int", ref=True)
 
     kind: ClassVar[str] = "model-version"
 
@@ -157,25 +238,35 @@ class ModelVersion(BaseResource):
 class Artifact(BaseResource):
     """Base of every artifact type."""
 
-    name: str | None = None
-    state: ArtifactState = ArtifactState.UNKNOWN
+    name: str | None = _name(required=False)
+    state: ArtifactState = _state(ArtifactState, ArtifactState.UNKNOWN)
+
+
+def _uri() -> Any:
+    """An artifact's location, in the ``uri`` column."""
+    return _f(value="uri", column="uri", filter="text")
+
+
+def _attr(value: ValueKind = "text", **kwargs: Any) -> Any:
+    """A type-specific artifact field, kept in ``attrs`` and filterable as stored."""
+    return _f(value=value, filter="json", **kwargs)
 
 
 @dataclass(kw_only=True)
 class ModelArtifact(Artifact):
     """Where a model version's files live, and how to serve them."""
 
-    uri: str | None = None
-    model_format_name: str | None = None
-    model_format_version: str | None = None
-    storage_key: str | None = None
-    storage_path: str | None = None
-    service_account_name: str | None = None
-    model_source_kind: str | None = None
-    model_source_class: str | None = None
-    model_source_group: str | None = None
-    model_source_id: str | None = None
-    model_source_name: str | None = None
+    uri: str | None = _uri()
+    model_format_name: str | None = _attr()
+    model_format_version: str | None = _attr()
+    storage_key: str | None = _attr()
+    storage_path: str | None = _attr()
+    service_account_name: str | None = _attr()
+    model_source_kind: str | None = _attr()
+    model_source_class: str | None = _attr()
+    model_source_group: str | None = _attr()
+    model_source_id: str | None = _attr()
+    model_source_name: str | None = _attr()
 
     kind: ClassVar[str] = "model-artifact"
 
@@ -184,7 +275,7 @@ class ModelArtifact(Artifact):
 class DocArtifact(Artifact):
     """A document attached to a model version."""
 
-    uri: str | None = None
+    uri: str | None = _uri()
 
     kind: ClassVar[str] = "doc-artifact"
 
@@ -193,12 +284,12 @@ class DocArtifact(Artifact):
 class DataSet(Artifact):
     """A data set used by a model version."""
 
-    uri: str | None = None
-    digest: str | None = None
-    source_type: str | None = None
-    source: str | None = None
-    schema: str | None = None
-    profile: str | None = None
+    uri: str | None = _uri()
+    digest: str | None = _attr()
+    source_type: str | None = _attr()
+    source: str | None = _attr()
+    schema: str | None = _attr()
+    profile: str | None = _attr()
 
     kind: ClassVar[str] = "dataset-artifact"
 
@@ -207,9 +298,9 @@ class DataSet(Artifact):
 class Metric(Artifact):
     """A metric recorded for a model version."""
 
-    value: float | None = None
-    timestamp: str | None = None
-    step: str | None = None
+    value: float | None = _attr("number")
+    timestamp: str | None = _attr("int64")
+    step: str | None = _attr("int64")
 
     kind: ClassVar[str] = "metric"
 
@@ -218,8 +309,8 @@ class Metric(Artifact):
 class Parameter(Artifact):
     """A parameter recorded for a model version."""
 
-    value: str | None = None
-    parameter_type: ParameterType | None = None
+    value: str | None = _attr()
+    parameter_type: ParameterType | None = _attr("enum", enum=ParameterType)
 
     kind: ClassVar[str] = "parameter"
 
@@ -228,7 +319,7 @@ class Parameter(Artifact):
 class ServingEnvironment(BaseResource):
     """A place where models are served (a namespace, a cluster)."""
 
-    name: str
+    name: str = _name(required=True)
 
     kind: ClassVar[str] = "serving-environment"
 
@@ -237,12 +328,14 @@ class ServingEnvironment(BaseResource):
 class InferenceService(BaseResource):
     """A deployment of a registered model in a serving environment."""
 
-    name: str | None = None
-    registered_model_id: str
-    serving_environment_id: str
-    model_version_id: str | None = None
-    runtime: str | None = None
-    desired_state: InferenceServiceState | None = None
+    name: str | None = _name(required=False)
+    registered_model_id: str = _f(MISSING, value="id", update=False, required=True,
+                                  filter="text", ref=True)
+    serving_environment_id: str = _parent()
+    model_version_id: str | None = _f(value="id", filter="text", ref=True)
+    runtime: str | None = _f(filter="text")
+    desired_state: InferenceServiceState | None = _f(value="enum", enum=InferenceServiceState,
+                                                     filter="text")
 
     kind: ClassVar[str] = "inference-service"
 
@@ -251,10 +344,12 @@ class InferenceService(BaseResource):
 class ServeModel(BaseResource):
     """One model version served by an inference service."""
 
-    name: str | None = None
-    model_version_id: str
-    last_known_state: ExecutionState | None = None
-    inference_service_id: str | None = None
+    name: str | None = _name(required=False)
+    model_version_id: str = _f(MISSING, value="id", update=False, required=True,
+                               filter="text", ref=True)
+    last_known_state: ExecutionState | None = _state(ExecutionState, None)
+    # Not in the REST schema: the service is the URL's, the store keeps it as the parent.
+    inference_service_id: str | None = _parent(filter=None, wire=False, required=False)
 
     kind: ClassVar[str] = "serve-model"
 

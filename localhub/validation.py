@@ -35,6 +35,9 @@ __all__ = [
     "check_uri",
     "check_custom_properties",
     "check_enum",
+    "check_id",
+    "check_number",
+    "check_strings",
     "owned_name_limit",
 ]
 
@@ -216,3 +219,29 @@ def check_enum(field: str, value: object, enum: type[E]) -> E:
             pass
     allowed = ", ".join(member.value for member in enum)
     raise InvalidInputError(field, f"must be one of {allowed}, got {value!r}")
+
+
+def check_id(field: str, value: object) -> str:
+    """An entity id: a decimal string (or int) of a positive 32-bit integer."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if (not isinstance(text, str) or not text.isascii() or not text.isdigit()
+            or not 0 < int(text) < 2**31):
+        raise InvalidInputError(field, f"must be a positive decimal id, got {value!r}")
+    return str(int(text))
+
+
+def check_number(field: str, value: object) -> float:
+    """A metric value: an int or a finite float (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value):
+        raise InvalidInputError(field, "must be a finite number")
+    return float(value)
+
+
+def check_strings(field: str, value: object) -> list[str]:
+    """A list of strings, each a property value (language, tasks)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInputError(field, "must be a list of strings")
+    for item in value:
+        check_optional_text(field, item)
+    return list(value)

@@ -1,9 +1,12 @@
 """The sync engine (installed as ``localhub.sync``): push the outbox, pull remote changes.
 
-Modules: ``plan`` (outbox coalesced, parents first), ``push``, ``pull``, ``merge`` (pure
-three-way merge), ``conflicts`` (list/resolve), ``engine`` (``SyncEngine``, ``SyncReport``),
-``lock`` (one sync per database and remote), ``snapshot`` and ``state`` (bookkeeping),
-``remotes`` (URI rewrite, identity pinning, one upstream, ``reset_remote``, ``sync_status``).
+Modules: ``engine`` (``SyncEngine``, ``SyncReport``), ``plan`` (outbox coalesced, parents
+first), ``push``, ``pull``, ``merge`` (pure three-way merge), ``conflicts`` (list/resolve),
+``ledger`` (the only reader and writer of the ``sync_*`` tables), ``contract`` (the store and
+remote interfaces the engine calls), ``backoff`` (the one retry policy), ``lock`` (one sync per
+database and remote), ``snapshot``, ``uri_rewrite``, ``identity`` (the remote's pinned
+anchor), ``upstream`` (one upstream per database, ``reset_remote``), ``status``
+(``sync_status``, ``entity_sync_state``).
 It never imports ``requests``: the REST client lives in :mod:`localhub.remote`.
 """
 
@@ -13,7 +16,9 @@ from .conflicts import Conflict, list_conflicts, resolve
 from .contract import RegistryStore
 from .engine import Progress, SyncEngine, SyncReport
 from .merge import Merge, merge
-from .remotes import UriRewriter, entity_sync_state, reset_remote, sync_status
+from .status import entity_sync_state, sync_status
+from .upstream import reset_remote
+from .uri_rewrite import UriRewriter
 
 __all__ = [
            "Conflict",

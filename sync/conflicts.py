@@ -6,12 +6,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from localhub import outbox
 from localhub.errors import InvalidInputError, NotFoundError
-from localhub.store import SQLiteStore
 
+from .contract import LocalStore
+from .ledger import Ledger, close_conflict, conflict_rows
 from .merge import CP
-from .snapshot import apply_snapshot, snapshot
-from .state import Ledger
+from .snapshot import apply_snapshot, property_cell, snapshot
 
 __all__ = ["Conflict", "list_conflicts", "resolve"]
 
@@ -48,18 +49,12 @@ def _conflict(row: Any) -> Conflict:
                     row["resolution"])
 
 
-def list_conflicts(store: SQLiteStore, *, remote: str | None = None,
+def list_conflicts(store: LocalStore, *, remote: str | None = None,
                    include_resolved: bool = False) -> list[Conflict]:
     """Conflicts, oldest first (open ones only unless ``include_resolved``)."""
-    sql = "SELECT * FROM sync_conflicts WHERE 1"
-    params: list[Any] = []
-    if remote is not None:
-        sql += " AND remote = ?"
-        params.append(remote)
-    if not include_resolved:
-        sql += " AND resolved_at IS NULL"
     with store.db.read() as conn:
-        return [_conflict(r) for r in conn.execute(sql + " ORDER BY id", params)]
+        return [_conflict(r) for r in conflict_rows(conn, remote=remote,
+                                                    include_resolved=include_resolved)]
 
 
 def _set_field(snap: dict[str, Any], name: str, value: Any) -> None:
@@ -75,7 +70,7 @@ def _set_field(snap: dict[str, Any], name: str, value: Any) -> None:
         snap[name] = value
 
 
-def _queue_ours(conn: Any, ledger: Ledger, local: Any, mine: dict[str, Any], names: list[str],
+def _queue_ours(conn: Any, store: LocalStore, local: Any, mine: dict[str, Any], names: list[str],
                 theirs: dict[str, Any]) -> None:
     """Queue ``names`` to be pushed over the remote's values. A field we have no value for
     and the remote has cannot be pushed (a PATCH cannot unset a field: null means keep):
@@ -85,10 +80,10 @@ def _queue_ours(conn: Any, ledger: Ledger, local: Any, mine: dict[str, Any], nam
     if unsettable:
         for name in unsettable:
             mine[name] = theirs[name]
-        ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
+        store.write_entity(conn, local, apply_snapshot(local.entity, mine))
     rest = [n for n in names if n not in unsettable]
     if rest:
-        ledger.record_update(conn, local, rest)
+        store.queue_change(conn, local, "update", rest)
 
 
 def _get_field(snap: dict[str, Any], name: str) -> Any:
@@ -98,19 +93,8 @@ def _get_field(snap: dict[str, Any], name: str) -> Any:
     return snap.get(name)
 
 
-def _cell(value: Any) -> dict[str, Any]:
-    """A plain Python value as a snapshot property cell."""
-    from localhub.types import RegisteredModel
-
-    from .snapshot import snapshot as snap_of
-
-    model = RegisteredModel(name="x", custom_properties={"k": value})
-    cell: dict[str, Any] = snap_of(model)[CP]["k"]
-    return cell
-
-
 def resolve(  # noqa: C901 - one decision table over the conflict kinds
-        store: SQLiteStore, conflict_id: int, choice: str, value: Any = None) -> Conflict:
+        store: LocalStore, conflict_id: int, choice: str, value: Any = None) -> Conflict:
     """Resolve a conflict.
 
     * ``ours``: the local values are queued and pushed over the remote's on the next sync.
@@ -120,8 +104,8 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
     if choice not in ("ours", "theirs", "value"):
         raise InvalidInputError("choice", "must be ours, theirs or value")
     with store.db.read() as conn:
-        row = conn.execute("SELECT * FROM sync_conflicts WHERE id = ?",
-                           (conflict_id,)).fetchone()
+        found = conflict_rows(conn, conflict_id=conflict_id, include_resolved=True)
+    row = found[0] if found else None
     if row is None:
         raise NotFoundError(f"no conflict with id {conflict_id}", entity="conflict",
                             key=str(conflict_id))
@@ -135,7 +119,7 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
     ledger = Ledger(store, c.remote)
     with store.db.write() as conn:
         table = row["entity_table"]
-        local = ledger.load(conn, table, c.entity_uid)
+        local = store.load(conn, table, c.entity_uid)
         if local is None:
             raise NotFoundError(f"the entity of conflict #{conflict_id} no longer exists")
         mine = snapshot(local.entity)
@@ -146,26 +130,21 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
             link_entity.last_update_time_since_epoch = "0"
             ledger.set_link(conn, c.entity_uid, table, link_entity, None, pin=False)
             if choice == "theirs":
-                ledger.write_entity(conn, local, apply_snapshot(local.entity, c.remote_values))
-                conn.execute("DELETE FROM outbox WHERE entity_uid = ?", (c.entity_uid,))
+                store.write_entity(conn, local, apply_snapshot(local.entity, c.remote_values))
+                outbox.discard(conn, c.entity_uid)
             else:
                 if choice == "value":
                     _set_field(mine, c.fields[0], _wire(c.fields[0], value))
-                    ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
-                _queue_ours(conn, ledger, local, mine, top,
+                    store.write_entity(conn, local, apply_snapshot(local.entity, mine))
+                _queue_ours(conn, store, local, mine, top,
                             {n: c.remote_values.get(n) for n in top})
         elif c.kind == "remote-missing":
             if choice == "ours":
-                conn.execute("DELETE FROM sync_links WHERE remote = ? AND entity_uid = ?",
-                             (c.remote, c.entity_uid))
-                conn.execute("DELETE FROM sync_items WHERE remote = ? AND entity_uid = ?",
-                             (c.remote, c.entity_uid))
-                from localhub._entities import spec_for
-
-                store._record(conn, spec_for(local.entity), local.uid, local.row_id, "create",
-                              [n for n, v in mine.items() if v not in (None, {}, [])])
+                ledger.unlink(conn, c.entity_uid)
+                store.queue_change(conn, local, "create",
+                                   [n for n, v in mine.items() if v not in (None, {}, [])])
             elif choice == "theirs":
-                conn.execute("DELETE FROM outbox WHERE entity_uid = ?", (c.entity_uid,))
+                outbox.discard(conn, c.entity_uid)
             else:
                 raise InvalidInputError("choice", "a remote-missing conflict takes ours or theirs")
         else:  # update-update, archived-vs-edit
@@ -178,11 +157,11 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
             if choice == "theirs":
                 for name in c.fields:
                     _set_field(mine, name, now[name])
-                ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
+                store.write_entity(conn, local, apply_snapshot(local.entity, mine))
             else:
                 if choice == "value":
                     _set_field(mine, c.fields[0], _wire(c.fields[0], value))
-                    ledger.write_entity(conn, local, apply_snapshot(local.entity, mine))
+                    store.write_entity(conn, local, apply_snapshot(local.entity, mine))
                 # Pushing ours over a remote value nobody was shown would be a silent
                 # overwrite: such fields get a new conflict with the current remote value.
                 moved = [n for n in c.fields if now[n] != c.remote_values.get(n)
@@ -195,18 +174,16 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
                         theirs={n: now[n] for n in moved}, remote_id=c.remote_id,
                         message=f"changed again on the remote before conflict #{c.id} was "
                                 "resolved")
-                _queue_ours(conn, ledger, local, mine, top, now)
-        conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
-                     (store.clock(), choice, conflict_id))
-        row = conn.execute("SELECT * FROM sync_conflicts WHERE id = ?",
-                           (conflict_id,)).fetchone()
+                _queue_ours(conn, store, local, mine, top, now)
+        close_conflict(conn, conflict_id, choice, store.clock())
+        row = conflict_rows(conn, conflict_id=conflict_id, include_resolved=True)[0]
     return _conflict(row)
 
 
 def _wire(name: str, value: Any) -> Any:
     """A user-given value in snapshot form (properties become typed cells)."""
     if name.startswith(CP + "."):
-        return None if value is None else _cell(value)
+        return None if value is None else property_cell(value)
     if hasattr(value, "value"):
         return value.value
     return value

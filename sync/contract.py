@@ -1,4 +1,10 @@
-"""The store contract: what ``SQLiteStore`` (local) and ``RemoteRegistry`` (REST) share.
+"""The interfaces the sync engine calls: the local store, the remote client, and the store
+contract both of them share.
+
+``LocalStore`` is what the engine uses of ``SQLiteStore`` (its database, clock, meta values
+and the by-uid entity rows of :mod:`localhub.sync_rows`); ``RemoteClient`` is what it uses of
+``RemoteRegistry``. ``RegistryStore`` is the part ``SQLiteStore`` (local) and
+``RemoteRegistry`` (REST) share.
 
 Both read and write registry entities by domain type, so the same contract tests
 (``tests/sync/test_store_contract.py``) run against the SQLite file and a real
@@ -7,14 +13,20 @@ Both read and write registry entities by domain type, so the same contract tests
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from localhub.types import BaseResource
 
 if TYPE_CHECKING:
+    from localhub.db import Database
+    from localhub.remote import Fetched
+    from localhub.rest_requests import RequestDescription
     from localhub.store import Page
+    from localhub.sync_rows import Local
 
-__all__ = ["RegistryStore"]
+__all__ = ["LocalStore", "RegistryStore", "RemoteClient"]
 
 T = TypeVar("T", bound=BaseResource)
 
@@ -46,3 +58,89 @@ class RegistryStore(Protocol):
     def update(self, entity: T) -> T:
         """Write every mutable field of ``entity`` (found by its id)."""
         ...
+
+
+class LocalStore(Protocol):
+    """What the sync engine calls on the local store."""
+
+    db: Database
+    clock: Callable[[], int]
+
+    @property
+    def path(self) -> str: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def delete_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None: ...
+
+    def load(self, conn: sqlite3.Connection, table: str, uid: str) -> Local | None: ...
+
+    def write_entity(self, conn: sqlite3.Connection, local: Local,
+                     entity: BaseResource) -> None: ...
+
+    def insert_pulled(self, conn: sqlite3.Connection, entity: BaseResource,
+                      parent_row_id: int | None) -> tuple[str, int]: ...
+
+    def queue_change(self, conn: sqlite3.Connection, local: Local, op: str,
+                     names: list[str]) -> None: ...
+
+    def attach_pulled(self, conn: sqlite3.Connection, uid: str, version_uid: str) -> None: ...
+
+    def is_floating(self, conn: sqlite3.Connection, uid: str) -> bool: ...
+
+    def model_of_artifact(self, conn: sqlite3.Connection, uid: str) -> str | None: ...
+
+    def context_row_id(self, conn: sqlite3.Connection, uid: str) -> int | None: ...
+
+    def natural_key_uid(self, conn: sqlite3.Connection, table: str, kind: str, parent: int,
+                        name: str | None) -> str | None: ...
+
+    def uid_and_origin(self, conn: sqlite3.Connection,
+                       entity: BaseResource) -> tuple[str, str] | None: ...
+
+    def syncable_uids(self, conn: sqlite3.Connection) -> list[tuple[str, str]]: ...
+
+    def label_rows(self, conn: sqlite3.Connection, table: str,
+                   uid: str) -> sqlite3.Row | None: ...
+
+
+class RemoteClient(Protocol):
+    """What the sync engine calls on the remote registry (``localhub.remote.RemoteRegistry``)."""
+
+    base_url: str
+    api: str
+    requests_sent: int
+    sent: Any
+
+    def close(self) -> None: ...
+
+    def clone(self) -> RemoteClient: ...
+
+    @property
+    def api_confirmed(self) -> bool: ...
+
+    def describe(self, method: str, cls: type[BaseResource], *, remote_id: str | None = None,
+                 parent_id: str | None = None, body: dict[str, Any] | None = None,
+                 note: str | None = None) -> RequestDescription: ...
+
+    def attach_artifact(self, version_id: str, body: dict[str, Any]) -> Fetched: ...
+
+    def fetch(self, cls: type[T], remote_id: str) -> Fetched: ...
+
+    def post(self, entity: BaseResource, *, parent_id: str | None = None) -> Fetched: ...
+
+    def patch(self, cls: type[T], remote_id: str, body: dict[str, Any], *,
+              if_match: str | None = None) -> Fetched: ...
+
+    def find_model(self, name: str) -> Fetched | None: ...
+
+    def find_serving_environment(self, name: str) -> Fetched | None: ...
+
+    def find_version(self, name: str, model_id: str) -> Fetched | None: ...
+
+    def find_artifact(self, name: str, version_id: str, kind: str) -> Fetched | None: ...
+
+    def list_all(self, cls: type[BaseResource], *, page_size: int = 100,
+                 **options: Any) -> Iterator[BaseResource]: ...

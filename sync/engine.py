@@ -7,8 +7,9 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
+from localhub._entities import SPECS_BY_KIND
 from localhub.errors import (
     RemoteAuthError,
     RemoteCertificateError,
@@ -19,19 +20,32 @@ from localhub.errors import (
     RemoteRejectedError,
 )
 from localhub.server.identity import refuse_same_database
-from localhub.store import SQLiteStore
+from localhub.types import BaseResource, ModelVersion, RegisteredModel, ServingEnvironment
 
+from .backoff import Backoff
+from .contract import LocalStore, RemoteClient
+from .identity import IDENTITY_KEY
+from .ledger import Ledger
 from .lock import SyncLock
 from .plan import RANK, Op, count_plan, iter_plan, plan_bound, queued_entities
-from .remotes import IDENTITY_KEY, UriRewriter, check_upstream, pin_upstream
-from .state import Ledger
+from .push import Outcome, Rejected
+from .upstream import check_upstream, pin_upstream
+from .uri_rewrite import UriRewriter
 
 if TYPE_CHECKING:
-    from localhub.remote import RemoteRegistry
+    from localhub.store import SQLiteStore
 
-__all__ = ["Policy", "SyncEngine", "SyncReport"]
+__all__ = ["Policy", "SyncEngine", "SyncReport", "entity_class"]
 
 Policy = Literal["manual", "ours", "theirs"]
+
+
+def entity_class(kind: str) -> type[BaseResource]:
+    """The domain class the REST client addresses an entity of ``kind`` by."""
+    for cls in (RegisteredModel, ModelVersion, ServingEnvironment):
+        if cls.kind == kind:
+            return cls
+    return SPECS_BY_KIND[kind].cls
 #: progress(phase, done, total): phase "push" (operations) or "pull" (entity kinds, 4).
 Progress = Callable[[str, int, int], None]
 
@@ -79,7 +93,7 @@ class SyncReport:
 class SyncEngine:
     """Sync ``store`` with ``remote`` (a :class:`localhub.remote.RemoteRegistry`)."""
 
-    def __init__(self, store: SQLiteStore, remote: RemoteRegistry | str, *,
+    def __init__(self, store: LocalStore, remote: RemoteClient | str, *,
                  on_conflict: Policy = "manual",
                  models: Sequence[str] | None = None,
                  uri_map: Sequence[tuple[str, str]] | None = None,
@@ -96,11 +110,11 @@ class SyncEngine:
             raise TypeError("models must be a sequence of model names, not one string")
         self._owns_remote = isinstance(remote, str)
         if isinstance(remote, str):
-            from localhub.remote import RemoteRegistry as _Remote
+            from localhub.remote import RemoteRegistry
 
-            remote = _Remote(remote, token=token, verify=verify)
+            remote = RemoteRegistry(remote, token=token, verify=verify)
         self.store = store
-        self.remote = remote
+        self.remote: RemoteClient = remote
         self.models: frozenset[str] | None = None if models is None else frozenset(models)
         self.uri_rewriter = UriRewriter(uri_map)
         self.progress = progress
@@ -117,9 +131,11 @@ class SyncEngine:
         #: Creates/updates of one rank sent concurrently by a push (1: one at a time).
         self.workers = workers
         self.rng = rng or random.Random()
+        #: The one retry policy of this engine's loops (identity check, push ops, pull).
+        self.retry = Backoff(base=backoff, cap=backoff_cap, attempts=max_attempts, rng=self.rng)
         self.ledger = Ledger(store, remote.base_url)
         # Before any request: a server of this very database refuses it, and so do we.
-        refuse_same_database(store, remote)
+        refuse_same_database(cast("SQLiteStore", store), remote)  # it reads meta only
 
     # -- entry --------------------------------------------------------------------------------
 
@@ -192,8 +208,6 @@ class SyncEngine:
 
     def _check_identity(self, report: SyncReport) -> None:
         """One GET of the anchor model; a mismatch raises RemoteIdentityError."""
-        from localhub.types import RegisteredModel
-
         text = self.ledger.get_state(IDENTITY_KEY)
         if text is None:
             return
@@ -215,12 +229,11 @@ class SyncEngine:
                 if not exc.retryable:
                     raise
                 attempt += 1
-                if attempt >= self.max_attempts:
+                if self.retry.exhausted(attempt):
                     report.stopped = (f"the remote is not answering ({exc.message}); the queue "
                                       "is kept, run sync again later")
                     return
-                self.sleep(min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
-                           * (0.5 + self.rng.random() / 2))
+                self.sleep(self.retry.delay(attempt, exc.retry_after))
         report.identity_checked = True
         seen = None if found is None else {
             "model_id": str(found.id), "create_time": str(found.create_time_since_epoch),
@@ -239,15 +252,12 @@ class SyncEngine:
                 url=url, expected=pinned, found=seen)
 
     def _open_ids(self) -> list[int]:
-        with self.store.db.read() as conn:
-            return [int(r[0]) for r in conn.execute(
-                "SELECT id FROM sync_conflicts WHERE remote = ? AND resolved_at IS NULL "
-                "ORDER BY id", (self.ledger.remote,))]
+        return self.ledger.open_conflict_ids()
 
     # -- push ---------------------------------------------------------------------------------
 
     def _push(self, report: SyncReport) -> None:
-        from .push import ADOPTED, CONFLICT, CREATED, SET_ASIDE, UPDATED, Pusher
+        from .push import Pusher
 
         self.ledger.clear_set_aside()
         pusher = Pusher(self, workers=self.workers)
@@ -262,21 +272,21 @@ class SyncEngine:
         def run(op: Op) -> Any:
             return self._with_retries(op, lambda: pusher.push(op), report)
 
-        def account(outcome: Any) -> None:
+        def account(outcome: Outcome | Rejected) -> None:
             nonlocal done
-            if outcome == CREATED:
+            if isinstance(outcome, Rejected):
+                report.set_aside += 1
+                report.errors.append(outcome.message)
+            elif outcome is Outcome.CREATED:
                 report.created += 1
-            elif outcome == ADOPTED:
+            elif outcome is Outcome.ADOPTED:
                 report.adopted += 1
-            elif outcome == UPDATED:
+            elif outcome is Outcome.UPDATED:
                 report.updated += 1
-            elif outcome == CONFLICT:
+            elif outcome is Outcome.CONFLICT:
                 report.conflicts += 1
-            elif outcome == SET_ASIDE:
+            elif outcome is Outcome.SET_ASIDE:
                 report.set_aside += 1
-            if isinstance(outcome, tuple):  # (SET_ASIDE, message) from a rejection
-                report.set_aside += 1
-                report.errors.append(outcome[1])
             done += 1
             self._tick("push", done, max(total, done))
 
@@ -298,7 +308,8 @@ class SyncEngine:
             pusher.settle()
         report.rewrites.extend(pusher.rewrites)
 
-    def _with_retries(self, op: Op, call: Callable[[], Any], report: SyncReport) -> Any:
+    def _with_retries(self, op: Op, call: Callable[[], Outcome], report: SyncReport
+                      ) -> Outcome | Rejected | None:
         """Run one op; retry retryable errors with backoff; None = the run must stop."""
         attempt = 0
         while True:
@@ -312,20 +323,16 @@ class SyncEngine:
                 if not exc.retryable:
                     return self._reject(op, exc)
                 attempt += 1
-                if attempt >= self.max_attempts:
+                if self.retry.exhausted(attempt):
                     report.stopped = (f"the remote is not answering ({exc.message}); the queue "
                                       "is kept, run sync again later")
                     return None
-                delay = min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
-                delay *= 0.5 + self.rng.random() / 2
-                if exc.retry_after is not None:
-                    delay = max(delay, min(exc.retry_after, self.backoff_cap * 6))
-                self.sleep(delay)
+                self.sleep(self.retry.delay(attempt, exc.retry_after))
 
-    def _reject(self, op: Op, exc: RemoteError) -> tuple[str, str]:
+    def _reject(self, op: Op, exc: RemoteError) -> Rejected:
         message = f"{op.label}: {exc.message}"
         self.ledger.set_aside(op.uid, message)
-        return ("set_aside", message)
+        return Rejected(message)
 
     # -- pull ---------------------------------------------------------------------------------
 
@@ -348,13 +355,10 @@ class SyncEngine:
                 if puller.progress() != progress:  # got further: a new fault, a new budget
                     progress, attempt = puller.progress(), 0
                 attempt += 1
-                if attempt >= self.max_attempts:
+                if self.retry.exhausted(attempt):
                     report.stopped = f"pull stopped: {exc.message}"
                     break
-                delay = min(self.backoff_cap, self.backoff * 2 ** (attempt - 1))
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                self.sleep(delay * (0.5 + self.rng.random() / 2))
+                self.sleep(self.retry.delay(attempt, exc.retry_after))
         report.pulled += puller.pulled
         report.conflicts += puller.conflicts
 
@@ -362,7 +366,6 @@ class SyncEngine:
 
     def _dry_run(self, report: SyncReport) -> SyncReport:
         """The plan from local data only: no request is sent, nothing is written."""
-        api = self.remote.api
         count = 0
         for op in iter_plan(self.store, self.models):
             count += 1
@@ -373,26 +376,28 @@ class SyncEngine:
             with self.store.db.read() as conn:
                 link = self.ledger.link(conn, op.uid)
                 item = self.ledger.item(conn, op.uid)
-                local = self.ledger.load(conn, op.table, op.uid)
+                local = self.store.load(conn, op.table, op.uid)
                 conflicts = self.ledger.open_conflicts(conn, op.uid)
-            collection = {"registered-model": "registered_models",
-                          "serving-environment": "serving_environments"}.get(
-                              op.kind, "model_versions")
+                parent_link = None if local is None or local.parent_uid is None else \
+                    self.ledger.link(conn, local.parent_uid)
+            cls = entity_class(op.kind)
             if link is None:
-                path = ("/model_versions/{version}/artifacts" if op.table == "artifacts"
-                        else f"/{collection}")
                 if item is not None and item["create_attempted_at"] is not None:
-                    op.requests.append(f"GET {api} lookup by name (create was attempted "
-                                       "before)")
+                    op.requests.append(f"GET {self.remote.api} lookup by name (create was "
+                                       "attempted before)")
                     op.notes.append("may adopt an equal remote entity")
-                op.requests.append(f"POST {api}{path}")
+                parent: str | None = None
+                if op.table == "artifacts" and local is not None and local.parent_uid:
+                    parent = "{version}" if parent_link is None else parent_link.remote_id
+                op.requests.append(str(self.remote.describe("POST", cls, parent_id=parent)))
+            elif link.etag and self.use_etags:
+                op.requests.append(str(self.remote.describe(
+                    "PATCH", cls, remote_id=link.remote_id, note="If-Match")))
             else:
-                what = "artifacts" if op.table == "artifacts" else collection
-                if link.etag and self.use_etags:
-                    op.requests.append(f"PATCH {api}/{what}/{link.remote_id} (If-Match)")
-                else:
-                    op.requests.append(f"GET {api}/{what}/{link.remote_id}")
-                    op.requests.append(f"PATCH {api}/{what}/{link.remote_id}")
+                op.requests.append(str(self.remote.describe("GET", cls,
+                                                            remote_id=link.remote_id)))
+                op.requests.append(str(self.remote.describe("PATCH", cls,
+                                                            remote_id=link.remote_id)))
             for conflict in conflicts:
                 op.notes.append(f"open conflict #{conflict['id']} ({conflict['kind']})")
             if local is None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from localhub.types import CP
+
 __all__ = ["ABSENT", "CP", "Merge", "diff", "merge"]
-
-CP = "custom_properties"
-
 
 class _Absent:
     """A custom property key that is not set (distinct from any value, JSON null included)."""

@@ -15,12 +15,12 @@ is still queued.
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from localhub.store import SQLiteStore
+from localhub import outbox
 from localhub.types import (
     ARTIFACT_TYPES,
     ModelVersion,
@@ -28,7 +28,9 @@ from localhub.types import (
     ServingEnvironment,
 )
 
-__all__ = ["RANK", "Op", "build_plan", "count_plan", "iter_plan", "plan_bound",
+from .contract import LocalStore
+
+__all__ = ["RANK", "Op", "build_plan", "count_plan", "iter_plan", "label_of", "plan_bound",
            "queued_entities"]
 
 #: Push order by entity kind: models and serving environments, then versions, then artifacts.
@@ -78,30 +80,21 @@ class Op:
         return self.as_dict()
 
 
-def _rank_filters() -> list[tuple[str, tuple[str, ...]]]:
-    """(SQL condition on ``o.entity_kind``, its parameters) per rank, in push order."""
-    out = []
-    for rank in sorted(set(RANK.values())):
-        kinds = tuple(sorted(k for k, r in RANK.items() if r == rank))
-        out.append((f"o.entity_kind IN ({','.join('?' * len(kinds))})", kinds))
-    every = tuple(sorted(RANK))
-    out.append((f"o.entity_kind NOT IN ({','.join('?' * len(every))})", every))
+def _rank_filters() -> list[tuple[tuple[str, ...], bool]]:
+    """(kinds, exclude) per rank, in push order; the last: every kind this version skips."""
+    out = [(tuple(sorted(k for k, r in RANK.items() if r == rank)), False)
+           for rank in sorted(set(RANK.values()))]
+    out.append((tuple(sorted(RANK)), True))
     return out
 
 
-#: First queued row of each entity (no earlier row of the same entity), within the bound.
-_FIRST_ROWS = ("SELECT o.seq, o.entity_uid, o.entity_table, o.entity_kind FROM outbox o "
-               "WHERE o.seq > ? AND o.seq <= ? AND {cond} AND NOT EXISTS (SELECT 1 FROM outbox "
-               "x WHERE x.entity_uid = o.entity_uid AND x.seq < o.seq) ORDER BY o.seq LIMIT ?")
-
-
-def plan_bound(store: SQLiteStore) -> int:
+def plan_bound(store: LocalStore) -> int:
     """The highest queued ``seq`` now (0 when the outbox is empty): a plan's snapshot."""
     with store.db.read() as conn:
-        return int(conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0])
+        return outbox.bound(conn)
 
 
-def iter_plan(store: SQLiteStore, models: Collection[str] | None = None, *,
+def iter_plan(store: LocalStore, models: Collection[str] | None = None, *,
               bound: int | None = None, supported_only: bool = False,
               page_size: int = PAGE_SIZE) -> Iterator[Op]:
     """The plan, parents before children, one op per entity, read page by page.
@@ -115,19 +108,20 @@ def iter_plan(store: SQLiteStore, models: Collection[str] | None = None, *,
     filters = _rank_filters()
     if supported_only:
         filters = filters[:-1]
-    for cond, kinds in filters:
-        sql = _FIRST_ROWS.format(cond=cond)
+    for kinds, exclude in filters:
         cursor = 0
         while True:
             page: list[Op] = []
             with store.db.read() as conn:
-                rows = conn.execute(sql, (cursor, bound, *kinds, page_size)).fetchall()
+                rows = outbox.first_rows(conn, after=cursor, bound=bound, kinds=kinds,
+                                         exclude=exclude, limit=page_size)
                 for row in rows:
-                    op = _coalesce(conn, row["entity_uid"], row["entity_table"],
-                                   row["entity_kind"], bound)
-                    if op is None:
+                    change = outbox.coalesce(conn, row["entity_uid"], bound)
+                    if change is None:
                         continue
-                    op.label, op.model = _label(conn, op)
+                    op = Op(change.uid, row["entity_table"], row["entity_kind"], change.create,
+                            set(change.fields), change.min_seq, change.max_seq)
+                    op.label, op.model = label_of(store, conn, op.table, op.uid)
                     if models is None or op.model in models:
                         page.append(op)
             yield from page
@@ -136,76 +130,37 @@ def iter_plan(store: SQLiteStore, models: Collection[str] | None = None, *,
             cursor = int(rows[-1]["seq"])
 
 
-def _coalesce(conn: Any, uid: str, table: str, kind: str, bound: int) -> Op | None:
-    op: Op | None = None
-    for seq, what, names in conn.execute("SELECT seq, op, fields FROM outbox WHERE entity_uid "
-                                         "= ? AND seq <= ? ORDER BY seq", (uid, bound)):
-        if op is None:
-            op = Op(uid, table, kind, False, set(), seq, seq)
-        op.create = op.create or what == "create"
-        op.fields.update(json.loads(names))
-        op.max_seq = seq
-    return op
-
-
-def build_plan(store: SQLiteStore, models: Collection[str] | None = None) -> list[Op]:
+def build_plan(store: LocalStore, models: Collection[str] | None = None) -> list[Op]:
     """The whole plan as a list (see :func:`iter_plan`; a push streams it instead)."""
     return list(iter_plan(store, models))
 
 
-def count_plan(store: SQLiteStore, models: Collection[str] | None = None, *,
+def count_plan(store: LocalStore, models: Collection[str] | None = None, *,
                bound: int | None = None, supported_only: bool = False) -> int:
     """How many ops :func:`iter_plan` would yield now (one query; for progress totals)."""
-    if bound is None:
-        bound = plan_bound(store)
-    every = tuple(sorted(RANK))
-    first = ("NOT EXISTS (SELECT 1 FROM outbox x WHERE x.entity_uid = o.entity_uid AND "
-             "x.seq < o.seq)")
-    where = ["o.seq <= ?", first]
-    params: list[Any] = [bound]
-    if supported_only:
-        where.append(f"o.entity_kind IN ({','.join('?' * len(every))})")
-        params.extend(every)
-    joins = ""
-    if models is not None:
-        # The model name as _label finds it (a missing row: no model).
-        joins = (" LEFT JOIN contexts c ON o.entity_table = 'contexts' AND c.uid = o.entity_uid"
-                 " LEFT JOIN contexts cp ON cp.id = c.parent_id"
-                 " LEFT JOIN artifacts a ON o.entity_table != 'contexts' AND a.uid = "
-                 "o.entity_uid LEFT JOIN contexts av ON av.id = a.version_id"
-                 " LEFT JOIN contexts am ON am.id = av.parent_id")
-        where.append("(CASE WHEN o.entity_table = 'contexts' THEN (CASE c.kind WHEN ? THEN "
-                     "cp.name WHEN ? THEN c.name END) ELSE am.name END) IN (SELECT value FROM "
-                     "json_each(?))")
-        params.extend([ModelVersion.kind, RegisteredModel.kind, json.dumps(sorted(models))])
     with store.db.read() as conn:
-        return int(conn.execute(f"SELECT count(*) FROM outbox o{joins} WHERE "
-                                + " AND ".join(where), params).fetchone()[0])
+        return outbox.count_entities(
+            conn, bound=outbox.bound(conn) if bound is None else bound,
+            kinds=tuple(sorted(RANK)) if supported_only else None, models=models)
 
 
-def queued_entities(store: SQLiteStore) -> int:
+def queued_entities(store: LocalStore) -> int:
     """Entities with queued changes (what a report calls ``remaining``)."""
     with store.db.read() as conn:
-        return int(conn.execute("SELECT count(DISTINCT entity_uid) FROM outbox").fetchone()[0])
+        return outbox.queued_entities(conn)
 
 
-def _label(conn: Any, op: Any) -> tuple[str, str | None]:
-    """(label, model name) of ``op``'s entity (reads ``op.table`` and ``op.uid`` only)."""
-    if op.table == "contexts":
-        row = conn.execute("SELECT c.name, c.kind, p.name AS parent FROM contexts c LEFT JOIN "
-                           "contexts p ON p.id = c.parent_id WHERE c.uid = ?",
-                           (op.uid,)).fetchone()
-        if row is None:
-            return op.uid, None
+def label_of(store: LocalStore, conn: sqlite3.Connection, table: str, uid: str
+             ) -> tuple[str, str | None]:
+    """(label, model name) of the entity ``uid`` of ``table``."""
+    row = store.label_rows(conn, table, uid)
+    if row is None:
+        return uid, None
+    if table == "contexts":
         if row["kind"] == ModelVersion.kind:
             return f"version {row['parent']}:{row['name']}", row["parent"]
         model = row["name"] if row["kind"] == RegisteredModel.kind else None
         return f"{row['kind'].replace('registered-', '')} {row['name']}", model
-    row = conn.execute("SELECT a.name, v.name AS version, m.name AS model FROM artifacts a "
-                       "LEFT JOIN contexts v ON v.id = a.version_id LEFT JOIN contexts m ON "
-                       "m.id = v.parent_id WHERE a.uid = ?", (op.uid,)).fetchone()
-    if row is None:
-        return op.uid, None
     if row["version"] is None:
         return f"artifact {row['name']} (no version)", None
     return f"artifact {row['model']}:{row['version']}/{row['name']}", row["model"]

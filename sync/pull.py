@@ -18,6 +18,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from localhub import outbox
 from localhub.types import (
     Artifact,
     BaseResource,
@@ -26,9 +27,9 @@ from localhub.types import (
     ServingEnvironment,
 )
 
+from .ledger import Ledger
 from .merge import CP, merge
 from .snapshot import apply_snapshot, content_hash, snapshot
-from .state import Ledger
 
 if TYPE_CHECKING:
     from .engine import SyncEngine
@@ -127,10 +128,7 @@ class Puller:
         if cls is RegisteredModel:
             return [e for e in items if getattr(e, "name", None) in models]
         with self.store.db.read() as conn:
-            model_ids = {r[0] for r in conn.execute(
-                "SELECT l.remote_id, c.name FROM sync_links l JOIN contexts c ON c.uid = "
-                "l.entity_uid WHERE l.remote = ? AND c.kind = ?",
-                (self.ledger.remote, RegisteredModel.kind)) if r[1] in models}
+            model_ids = self.ledger.linked_model_ids(conn, models)
             if cls is ModelVersion:  # (versions of a held model are held with it)
                 return [e for e in items if str(getattr(e, "registered_model_id", ""))
                         in model_ids or ("model", str(getattr(e, "registered_model_id", "")))
@@ -138,16 +136,9 @@ class Puller:
             out = []
             for e in items:  # artifacts: known ones by their local model; new ones are
                 link = self.ledger.link_by_remote_id(conn, "artifacts", str(e.id))
-                if link is None or self._model_of(conn, link.uid) in models:
+                if link is None or self.store.model_of_artifact(conn, link.uid) in models:
                     out.append(e)  # placed by _artifacts, which lists in-scope versions only
             return out
-
-    @staticmethod
-    def _model_of(conn: Any, uid: str) -> str | None:
-        row = conn.execute("SELECT m.name FROM artifacts a JOIN contexts v ON v.id = "
-                           "a.version_id JOIN contexts m ON m.id = v.parent_id WHERE a.uid = ?",
-                           (uid,)).fetchone()
-        return None if row is None else str(row[0])
 
     # -- artifacts ----------------------------------------------------------------------------
 
@@ -161,8 +152,7 @@ class Puller:
                 link = self.ledger.link_by_remote_id(conn, "artifacts", str(entity.id))
                 if link is None:
                     unknown[str(entity.id)] = entity
-                elif conn.execute("SELECT 1 FROM artifacts WHERE uid = ? AND version_id = 0",
-                                  (link.uid,)).fetchone() is not None:
+                elif self.store.is_floating(conn, link.uid):
                     unknown[str(entity.id)] = entity
                     floating.add(str(entity.id))
         self._apply_all([(e, None) for e in items if str(e.id) not in unknown], "artifacts")
@@ -174,14 +164,7 @@ class Puller:
         # the placed ones again; then the most recently changed.
         models = self.engine.models
         with self.store.db.read() as conn:
-            versions = [(row["remote_id"], row["entity_uid"]) for row in conn.execute(
-                "SELECT l.remote_id, l.entity_uid, m.name AS model FROM sync_links l JOIN "
-                "contexts c ON c.uid = l.entity_uid JOIN contexts m ON m.id = c.parent_id "
-                "WHERE l.remote = ? AND c.kind = ? ORDER BY EXISTS (SELECT 1 FROM artifacts a "
-                "JOIN sync_links al ON al.entity_uid = a.uid AND al.remote = l.remote "
-                "WHERE a.version_id = c.id), l.base_update_time DESC",
-                (self.ledger.remote, ModelVersion.kind))
-                if models is None or row["model"] in models]
+            versions = self.ledger.linked_versions(conn, models)
         placed: list[tuple[BaseResource, str | None]] = []
         try:
             for remote_id, uid in versions:
@@ -233,17 +216,14 @@ class Puller:
                 self._insert(conn, entity, table, parent_uid)
                 return
             if parent_uid and table == "artifacts":
-                self._attach_local(conn, link.uid, parent_uid)
+                self.store.attach_pulled(conn, link.uid, parent_uid)
             if int(entity.last_update_time_since_epoch or 0) == link.base_update_time \
                     and content_hash(theirs) == link.base_hash:
                 return
-            local = self.ledger.load(conn, table, link.uid)
+            local = self.store.load(conn, table, link.uid)
             if local is None:
                 return
-            pending: set[str] = set()
-            for (text,) in conn.execute("SELECT fields FROM outbox WHERE entity_uid = ?",
-                                        (link.uid,)):
-                pending.update(json.loads(text))
+            pending = outbox.changes_of(conn, link.uid)[1]
             frozen = self.ledger.frozen_fields(conn, link.uid)
             mine = snapshot(self.engine.outgoing(local.entity))
             eff = dict(link.base)
@@ -263,7 +243,7 @@ class Puller:
             to_local = self.engine.localize(to_local, local.entity)
             updated = apply_snapshot(local.entity, to_local)
             if updated is not local.entity:
-                self.ledger.write_entity(conn, local, updated)
+                self.store.write_entity(conn, local, updated)
             self.ledger.set_link(conn, link.uid, table, entity, None)
             if new_conflicts:
                 from .merge import ABSENT
@@ -288,18 +268,11 @@ class Puller:
             kind = "model" if isinstance(entity, RegisteredModel) else "version"
             self.held_parents.add((kind, str(entity.id)))
 
-    @staticmethod
-    def _attach_local(conn: Any, uid: str, version_uid: str) -> None:
-        """Move a local artifact of no version into the version the remote attached it to
-        (nothing queued: the change came from the remote)."""
-        conn.execute("UPDATE artifacts SET version_id = (SELECT id FROM contexts WHERE uid = ?) "
-                     "WHERE uid = ? AND version_id = 0", (version_uid, uid))
-
     def _insert(self, conn: Any, entity: BaseResource, table: str, parent_uid: str | None
                 ) -> None:
         parent_row: int | None = None
         if parent_uid == STANDALONE:
-            uid, _row_id = self.ledger.insert_pulled(conn, entity, None)
+            uid, _row_id = self.store.insert_pulled(conn, entity, None)
             self.ledger.set_link(conn, uid, table, entity, None)
             self.pulled += 1
             return
@@ -313,31 +286,24 @@ class Puller:
                 return
             parent_uid = plink.uid
         if parent_uid is not None:
-            row = conn.execute("SELECT id FROM contexts WHERE uid = ?", (parent_uid,)).fetchone()
-            if row is None:
+            parent_row = self.store.context_row_id(conn, parent_uid)
+            if parent_row is None:
                 self.skipped += 1
                 return
-            parent_row = int(row[0])
         elif isinstance(entity, Artifact):
             self.skipped += 1  # not placed in a version (see _artifacts)
             return
         # A local entity with the same natural key: a pending create (push adopts it or
         # records a conflict), or a leftover; never a second row.
-        name = getattr(entity, "name", None)
-        parent_col = "version_id" if table == "artifacts" else "parent_id"
-        clash = conn.execute(
-            f"SELECT uid FROM {table} WHERE kind = ? AND {parent_col} = ? AND name = ?",
-            (entity.kind, parent_row or 0, name)).fetchone()
+        clash = self.store.natural_key_uid(conn, table, entity.kind, parent_row or 0,
+                                           getattr(entity, "name", None))
         if clash is not None:
             self.skipped += 1
             # A pending create (the push adopts it or lists a conflict) or an open conflict:
             # the link will come, and with it this entity. A bare leftover is never linked.
-            if conn.execute(
-                    "SELECT 1 FROM outbox WHERE entity_uid = ? UNION ALL SELECT 1 FROM "
-                    "sync_conflicts WHERE remote = ? AND entity_uid = ? AND resolved_at IS NULL",
-                    (clash[0], self.ledger.remote, clash[0])).fetchone() is not None:
+            if outbox.has_changes(conn, clash) or self.ledger.has_open_conflict(conn, clash):
                 self._hold(entity)
             return
-        uid, _row_id = self.ledger.insert_pulled(conn, entity, parent_row)
+        uid, _row_id = self.store.insert_pulled(conn, entity, parent_row)
         self.ledger.set_link(conn, uid, table, entity, None)
         self.pulled += 1

@@ -26,23 +26,24 @@ at most a window's creates marked and unacknowledged, handled as above.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from enum import Enum
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from localhub import outbox
 from localhub.codec import from_json
 from localhub.errors import (
     RemoteConflictError,
     RemoteNotFoundError,
     RemotePreconditionError,
 )
-from localhub.remote import Fetched, RemoteRegistry
+from localhub.remote import Fetched
 from localhub.types import (
     Artifact,
     BaseResource,
@@ -51,26 +52,46 @@ from localhub.types import (
     ServingEnvironment,
 )
 
+from .contract import RemoteClient
+from .ledger import Ledger, Link, Local, dumps
 from .merge import CP, merge
 from .snapshot import apply_snapshot, content_hash, snapshot, update_body
-from .state import Ledger, Link, Local, dumps
 
 if TYPE_CHECKING:
     from .engine import SyncEngine
     from .plan import Op
 
-__all__ = ["ACK_SECONDS", "WINDOWS", "Pusher"]
+__all__ = ["ACK_SECONDS", "WINDOWS", "Outcome", "Pusher", "Rejected"]
 
 #: Window sizes, in ops: the first windows are small so that a short push acknowledges early.
 WINDOWS = (8, 16, 32, 64)
 #: Acknowledgements wait at most this long (s) for their window's commit (a slow remote).
 ACK_SECONDS = 1.0
 
-#: Outcomes of one op.
-CREATED, ADOPTED, UPDATED, NOOP, CONFLICT, BLOCKED, SET_ASIDE = (
-    "created", "adopted", "updated", "noop", "conflict", "blocked", "set_aside")
-#: Outcome of an op a stopped wave did not start (run_wave).
-NOT_RUN = "not_run"
+class Outcome(Enum):
+    """What pushing one op did."""
+
+    CREATED = "created"
+    ADOPTED = "adopted"
+    UPDATED = "updated"
+    NOOP = "noop"
+    CONFLICT = "conflict"
+    BLOCKED = "blocked"
+    SET_ASIDE = "set_aside"
+    #: An op a stopped wave did not start (run_wave).
+    NOT_RUN = "not_run"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The remote rejected an op (400/422, or another error not worth a retry): set aside."""
+
+    message: str
+
+
+CREATED, ADOPTED, UPDATED, NOOP, CONFLICT, BLOCKED, SET_ASIDE, NOT_RUN = (
+    Outcome.CREATED, Outcome.ADOPTED, Outcome.UPDATED, Outcome.NOOP, Outcome.CONFLICT,
+    Outcome.BLOCKED, Outcome.SET_ASIDE, Outcome.NOT_RUN)
 #: The outbox field of an artifact linked to a version after its create
 #: (``SQLiteStore.attach_artifact``).
 ATTACH = "version_id"
@@ -121,13 +142,6 @@ def _landed(base: dict[str, Any], theirs: dict[str, Any], sends: Sequence[dict[s
     return out
 
 
-def _remote_session() -> type:
-    """The session class of :mod:`localhub.httpclient` (its redirect and CA rules)."""
-    from localhub.httpclient import RemoteSession
-
-    return RemoteSession
-
-
 class Pusher:
     def __init__(self, engine: SyncEngine, workers: int = 1) -> None:
         self.engine = engine
@@ -135,7 +149,7 @@ class Pusher:
         self.workers = workers
         self._thread = threading.local()
         self._pool: ThreadPoolExecutor | None = None
-        self._clones: list[RemoteRegistry] = []
+        self._clones: list[RemoteClient] = []
         self._lock = threading.Lock()
         self.ledger: Ledger = engine.ledger
         self.store = engine.store
@@ -185,7 +199,7 @@ class Pusher:
                 link = self.ledger.link(conn, op.uid)
                 if link is None and item is not None and item["create_attempted_at"] is not None:
                     continue  # an earlier run's create: looked up first, marker kept
-                local = self.ledger.load(conn, op.table, op.uid)
+                local = self.store.load(conn, op.table, op.uid)
                 if link is None:
                     sent = None if local is None else snapshot(self.engine.outgoing(local.entity))
                     items.append((op.uid, True, sent))
@@ -234,33 +248,18 @@ class Pusher:
     # -- concurrency --------------------------------------------------------------------------
 
     @property
-    def remote(self) -> RemoteRegistry:
+    def remote(self) -> RemoteClient:
         """This thread's remote: a worker's own clone, else the engine's."""
-        clone: RemoteRegistry | None = getattr(self._thread, "remote", None)
+        clone: RemoteClient | None = getattr(self._thread, "remote", None)
         return clone if clone is not None else self._remote
 
     def _concurrent(self) -> bool:
-        """Threads only for the plain REST client with a plain ``requests`` session whose API
-        version is known: a clone must behave exactly as the engine's remote (tests inject
-        their own sessions and remotes, which then run one op at a time)."""
-        requests = sys.modules.get("requests")
-        main = self._remote
-        return (self.workers > 1 and requests is not None and type(main) is RemoteRegistry
-                and type(main.session) in (requests.Session, _remote_session())
-                and bool(getattr(main, "_api_confirmed", False)))
+        """Threads once the remote's API version is known (a clone then speaks it from its
+        first request); each thread sends through its own clone of the remote client."""
+        return self.workers > 1 and self._remote.api_confirmed
 
-    def _clone(self) -> RemoteRegistry:
-        main = self._remote
-        clone = RemoteRegistry(main.base_url, timeout=main.timeout,
-                               session=type(main.session)())
-        session, source = clone.session, main.session
-        session.headers.clear()
-        session.headers.update(source.headers)
-        session.verify, session.cert, session.auth = source.verify, source.cert, source.auth
-        session.proxies, session.trust_env = dict(source.proxies), source.trust_env
-        # Response hooks report each request (`localhub sync --verbose`) from every thread.
-        session.hooks = {event: list(hooks) for event, hooks in source.hooks.items()}
-        clone.api, clone._api_confirmed = main.api, main._api_confirmed
+    def _clone(self) -> RemoteClient:
+        clone = self._remote.clone()
         with self._lock:
             self._clones.append(clone)
         return clone
@@ -323,9 +322,9 @@ class Pusher:
 
     # -- entry --------------------------------------------------------------------------------
 
-    def push(self, op: Op) -> str:
+    def push(self, op: Op) -> Outcome:
         with self.store.db.read() as conn:
-            local = self.ledger.load(conn, op.table, op.uid)
+            local = self.store.load(conn, op.table, op.uid)
             link = self.ledger.link(conn, op.uid)
             item = self.ledger.item(conn, op.uid)
             blocking = [c for c in self.ledger.open_conflicts(conn, op.uid)
@@ -364,7 +363,7 @@ class Pusher:
 
     # -- attach -------------------------------------------------------------------------------
 
-    def _attach(self, op: Op, local: Local, link: Link, version_id: str | None) -> str:
+    def _attach(self, op: Op, local: Local, link: Link, version_id: str | None) -> Outcome:
         """Link a remote artifact created without a version to its version: the upsert by
         ``id`` of kubeflow/model-registry (``POST /model_versions/{id}/artifacts``), which
         links the existing artifact instead of copying it; then the other changes, if any."""
@@ -375,9 +374,7 @@ class Pusher:
         if link.base.get("state") is not None:
             # The Go server's upsert decodes a missing state as the default: send it as seen.
             body["state"] = link.base["state"]
-        data, etag = self.remote.request(
-            "POST", f"/model_versions/{version_id}/artifacts", body=body)
-        fetched = self.remote._one(Artifact, data, etag)
+        fetched = self.remote.attach_artifact(version_id, body)
         if op.fields:
             with self.store.db.write() as conn:
                 link = self.ledger.set_link(conn, op.uid, op.table, fetched.entity,
@@ -402,7 +399,7 @@ class Pusher:
         return self.remote.find_artifact(entity.name, parent_id, entity.kind)
 
     def _create(self, op: Op, local: Local, parent_id: str | None, attempted: bool,
-                sends: list[dict[str, Any]]) -> str:
+                sends: list[dict[str, Any]]) -> Outcome:
         entity = local.entity
         if attempted:
             found = self._lookup(entity, parent_id)
@@ -428,7 +425,7 @@ class Pusher:
         return CREATED
 
     def _adopt_or_conflict(self, op: Op, local: Local, found: Fetched,
-                           sends: Sequence[dict[str, Any]] = ()) -> str:
+                           sends: Sequence[dict[str, Any]] = ()) -> Outcome:
         mine, theirs = snapshot(self.engine.outgoing(local.entity)), snapshot(found.entity)
         if mine == theirs:
             with self.store.db.write() as conn:
@@ -455,7 +452,7 @@ class Pusher:
                 return CONFLICT
             link = self.ledger.set_link(conn, op.uid, op.table, found.entity, found.etag)
             if policy == "theirs":
-                self.ledger.write_entity(conn, local, apply_snapshot(
+                self.store.write_entity(conn, local, apply_snapshot(
                     local.entity, self.engine.localize(theirs, local.entity)))
                 self.ledger.ack(conn, op.uid, op.max_seq)
                 return CONFLICT
@@ -467,7 +464,7 @@ class Pusher:
     # -- update -------------------------------------------------------------------------------
 
     def _update(self, op: Op, local: Local, link: Link, remote_now: Fetched | None = None
-                ) -> str:
+                ) -> Outcome:
         cls = _cls(local.entity)
         with self.store.db.read() as conn:
             frozen = self.ledger.frozen_fields(conn, op.uid)
@@ -546,7 +543,7 @@ class Pusher:
         return update_body(target, names)
 
     def _merge_and_patch(self, op: Op, local: Local, link: Link, current: Fetched,
-                         frozen: set[str], sends: list[dict[str, Any]]) -> str | None:
+                         frozen: set[str], sends: list[dict[str, Any]]) -> Outcome | None:
         theirs = snapshot(current.entity)
         eff = self._local_changes(op, local, link, frozen)
         unchanged = (int(current.entity.last_update_time_since_epoch or 0)
@@ -656,14 +653,14 @@ class Pusher:
                 conflict_kind: str = "update-update") -> None:
         policy = self.engine.on_conflict
         with self.store.db.write() as conn:
-            fresh = self.ledger.load(conn, op.table, op.uid)
+            fresh = self.store.load(conn, op.table, op.uid)
             if fresh is not None and to_local is not None:
-                newer = self.ledger.newer_fields(conn, op.uid, op.max_seq)
+                newer = outbox.fields_after(conn, op.uid, op.max_seq)
                 to_local = self.engine.localize(to_local, fresh.entity)
                 names = {n for n in to_local if n not in newer}
                 updated = apply_snapshot(fresh.entity, to_local, names)
                 if updated is not fresh.entity:
-                    self.ledger.write_entity(conn, fresh, updated)
+                    self.store.write_entity(conn, fresh, updated)
             self.ledger.set_link(conn, op.uid, op.table, fetched.entity, fetched.etag)
             self.ledger.ack(conn, op.uid, op.max_seq)
             if conflicts:

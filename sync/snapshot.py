@@ -14,18 +14,18 @@ from dataclasses import fields, replace
 from enum import Enum
 from typing import Any, TypeVar
 
-from localhub.codec import decode_properties, encode_properties, to_request
-from localhub.types import BaseResource
+from localhub._entities import SPECS
+from localhub.codec import camel, decode_properties, encode_properties, from_json, to_request
+from localhub.types import CP, BaseResource, SupportedTypes, facts
 
-__all__ = ["CP", "SKIP", "apply_snapshot", "content_hash", "snapshot", "update_body"]
+__all__ = ["CP", "SKIP", "apply_snapshot", "content_hash", "property_cell", "snapshot",
+           "update_body"]
 
 T = TypeVar("T", bound=BaseResource)
 
-#: Fields that are not content: ids, server times, the parent link.
-SKIP = frozenset({"id", "create_time_since_epoch", "last_update_time_since_epoch",
-                  "registered_model_id", "model_version_id", "serving_environment_id",
-                  "inference_service_id"})
-CP = "custom_properties"
+#: Fields that are not content: ids, server times, links to other entities.
+SKIP = frozenset(name for cls in SPECS for name, fact in facts(cls).items()
+                 if fact.read_only or fact.ref)
 
 
 def _plain(value: Any) -> Any:
@@ -36,6 +36,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cells(props: Any) -> dict[str, dict[str, Any]]:
+    """Custom properties as snapshot cells: the wire cell with ``type`` for ``metadataType``."""
+    return {k: {key: val for key, val in cell.items() if key != "metadataType"}
+            | {"type": cell["metadataType"]}
+            for k, cell in encode_properties(props or {}).items()}
+
+
+def property_cell(value: SupportedTypes) -> dict[str, Any]:
+    """One custom property value as a snapshot cell."""
+    return _cells({"k": value})["k"]
+
+
 def snapshot(entity: BaseResource) -> dict[str, Any]:
     """The entity's content (JSON-able, domain names, custom properties as typed cells)."""
     out: dict[str, Any] = {}
@@ -44,9 +56,7 @@ def snapshot(entity: BaseResource) -> dict[str, Any]:
             continue
         value = getattr(entity, f.name)
         if f.name == CP:
-            out[CP] = {k: {key: val for key, val in cell.items() if key != "metadataType"}
-                       | {"type": cell["metadataType"]}
-                       for k, cell in encode_properties(value or {}).items()}
+            out[CP] = _cells(value)
         else:
             out[f.name] = _plain(value)
     return out
@@ -90,8 +100,6 @@ def apply_snapshot(entity: T, snap: dict[str, Any], names: set[str] | None = Non
 
 def _coerce(entity: BaseResource, name: str, value: Any) -> Any:
     """Enum fields whose current value is None: find the enum through the codec's decoding."""
-    from localhub.codec import camel, from_json
-
     if isinstance(value, str):
         probe = {camel(name): value}
         try:
@@ -107,8 +115,6 @@ def _coerce(entity: BaseResource, name: str, value: Any) -> Any:
 def update_body(entity: BaseResource, names: set[str]) -> dict[str, Any]:
     """The PATCH body writing ``names`` of ``entity`` (state is always added by the caller)."""
     full = to_request(entity, mode="update")
-    from localhub.codec import camel
-
     wanted = {camel(n) for n in names}
     body = {k: v for k, v in full.items() if k in wanted}
     if CP in names and "customProperties" not in body:

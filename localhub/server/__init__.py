@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from ..store import SQLiteStore
+    from .quirks import Quirks
 
 __all__ = ["PortInUseError", "create_app", "run"]
 
@@ -37,18 +38,21 @@ class PortInUseError(LocalHubError):
 
 
 def create_app(store: SQLiteStore, *, token: str | None = None, bind: str = "127.0.0.1",
-               allow_hosts: Sequence[str] = (), max_body: int | None = None) -> FastAPI:
+               allow_hosts: Sequence[str] = (), max_body: int | None = None,
+               quirks: Quirks | None = None) -> FastAPI:
     """The REST app over ``store``; with ``token``, every API call needs that bearer token.
 
     Requests must name the server in ``Host`` (``bind``, localhost, 127.0.0.1, [::1] or one of
-    ``allow_hosts``); bodies are at most ``max_body`` bytes (default: a few MiB).
+    ``allow_hosts``); bodies are at most ``max_body`` bytes (default: a few MiB). ``quirks``
+    (tests only) emulates a real central registry's quirks (:mod:`localhub.server.quirks`).
     """
     _require_extra()
     from .app import build_app
     from .guard import DEFAULT_MAX_BODY
 
     return build_app(store, token=token, bind=bind, allow_hosts=allow_hosts,
-                     max_body=DEFAULT_MAX_BODY if max_body is None else max_body)
+                     max_body=DEFAULT_MAX_BODY if max_body is None else max_body,
+                     quirks=quirks)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -75,9 +79,10 @@ def _listen(host: str, port: int) -> socket.socket:
 def run(db_path: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8080,
         token_env: str | None = None, *, allow_hosts: Sequence[str] = (),
         max_body: int | None = None, ready: Callable[[int], None] | None = None,
-        **uvicorn_options: Any) -> None:
+        quirks: Quirks | None = None, **uvicorn_options: Any) -> None:
     """Serve the store at ``db_path`` until interrupted (token read from env ``token_env``);
-    ``ready`` is called with the port once it is bound.
+    ``ready`` is called with the port once it is bound. ``quirks`` (tests only) also shifts
+    the store's clock.
 
     Raises the open-file soft limit to the hard limit first, and runs uvicorn with deadlines
     for headers and bodies and a concurrency limit (see :mod:`localhub.server.limits`).
@@ -98,11 +103,11 @@ def run(db_path: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 80
     sock = _listen(host, port)
     if ready is not None:
         ready(int(sock.getsockname()[1]))
-    store = SQLiteStore(db_path)
+    store = SQLiteStore(db_path) if quirks is None else SQLiteStore(db_path, clock=quirks.clock)
     configure_logging()
     try:
         app = create_app(store, token=token, bind=host, allow_hosts=allow_hosts,
-                         max_body=max_body)
+                         max_body=max_body, quirks=quirks)
         options = {**limit_options(raise_fd_limit()), **uvicorn_options}
         config = uvicorn.Config(app, access_log=False, log_level="warning", **options)
         uvicorn.Server(config).run(sockets=[sock])

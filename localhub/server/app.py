@@ -33,6 +33,7 @@ from .guard import (
 )
 from .http import ApiError, Ctx, Handler, error_body, error_for
 from .identity import CLIENT_HEADER, SERVER_HEADER, database_identity
+from .quirks import Quirks, QuirksMiddleware
 
 __all__ = ["API_PREFIXES", "build_app", "configure_logging"]
 
@@ -215,7 +216,8 @@ def _endpoint(store: SQLiteStore, lock: threading.Lock, handler: Handler,
 
 
 def build_app(store: SQLiteStore, *, token: str | None = None, bind: str = "127.0.0.1",
-              allow_hosts: Sequence[str] = (), max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+              allow_hosts: Sequence[str] = (), max_body: int = DEFAULT_MAX_BODY,
+              quirks: Quirks | None = None) -> FastAPI:
     """The app (see :func:`localhub.server.create_app`)."""
     app = FastAPI(title="localhub Model Registry", version="v1", docs_url=None,
                   redoc_url=None, openapi_url=None)
@@ -256,6 +258,8 @@ def build_app(store: SQLiteStore, *, token: str | None = None, bind: str = "127.
         log.error("unhandled error", exc_info=exc)
         return _error(500, "internal server error")
 
+    if quirks is not None and quirks.rewrites:  # tests only; inside Gate, so its checks hold
+        app.add_middleware(QuirksMiddleware, quirks=quirks, store=store)
     app.add_middleware(Gate, token=token, hosts=HostPolicy(bind, allow_hosts),
                        max_body=max_body, identity=database_identity(store))
     from .web import mount as mount_web  # the web pages (their login check runs before Gate)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from localhub.dropfolder import FolderWatcher, Report
 from localhub.formats import guess_format
 from localhub.store import SQLiteStore
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
-from localhub.watch import FolderWatcher, Report
 
 from ._helpers import backdate, make_files
 from .conftest import Invoke

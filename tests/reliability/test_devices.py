@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from localhub.remote import RemoteRegistry
-from localhub.sync.state import Ledger
+from localhub.sync.ledger import Ledger
 from localhub.types import RegisteredModel
 
 from tests.soak import soak_devices as soak

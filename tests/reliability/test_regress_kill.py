@@ -28,21 +28,21 @@ from tests.soak._soak import Stack, compare, content
 ENTITIES = ["registered_models", "model_versions", "artifacts"]
 
 
-class _ReplyLost(requests.Session):
-    """Sends requests until the server has applied the first ``method`` request whose path
-    has ``part``; that reply and every later request fail, as when the process died there."""
+class _ReplyLost(requests.adapters.HTTPAdapter):
+    """A transport that sends requests until the server has applied the first ``method``
+    request whose path has ``part``; that reply and every later request fail, as when the
+    process died there."""
 
     def __init__(self, method: str, part: str) -> None:
         super().__init__()
         self.method, self.part, self.gone = method, part, False
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,
-                **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any,
+             **kwargs: Any) -> requests.Response:
         if self.gone:
             raise requests.ConnectionError("offline")
-        name = method.decode() if isinstance(method, bytes) else method
-        resp = super().request(name, url, *args, **kwargs)
-        if name == self.method and self.part in str(url):
+        resp = super().send(request, *args, **kwargs)
+        if request.method == self.method and self.part in str(request.url):
             self.gone = True
             raise requests.ConnectionError("the reply was lost")
         return resp
@@ -54,9 +54,9 @@ def stack() -> Iterator[Stack]:
         yield s
 
 
-def _sync(stack: Stack, store: SQLiteStore, session: requests.Session | None = None
+def _sync(stack: Stack, store: SQLiteStore, transport: _ReplyLost | None = None
           ) -> SyncReport:
-    remote = RemoteRegistry(stack.url, session=session)
+    remote = RemoteRegistry(stack.url, transport=transport)
     try:
         return SyncEngine(store, remote, sleep=lambda _s: None, max_attempts=2).run()
     finally:

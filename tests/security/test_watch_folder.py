@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from localhub.dropfolder import FolderWatcher
 from localhub.store import SQLiteStore
 from localhub.types import RegisteredModel
-from localhub.watch import FolderWatcher
 
 from .conftest import Invoke
 from tests.cli._helpers import backdate, make_files

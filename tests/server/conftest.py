@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.processes import start_serve, stop
+from tests.support.servers import API, Server, serving
 
-API = "/api/model_registry/v1"
+__all__ = ["API", "TOKEN", "Server"]
+
 TOKEN = "s3cret-token-for-tests"
 
 
-class Server:
-    """A running ``localhub serve``: its base URL, port and captured stderr."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
-        self.proc = proc
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.api = self.url + API
-        self.log_path = log_path
-
-    def log(self) -> str:
-        """Everything the server wrote to stderr so far."""
-        return self.log_path.read_text(errors="replace")
-
-
 def _start(tmp_path: Path, extra: list[str], env: dict[str, str]) -> Iterator[Server]:
-    log_path = tmp_path / "serve.log"
-    proc, port = start_serve(tmp_path, tmp_path / "r.db", log_path, extra, env)
-    try:
-        yield Server(proc, port, log_path)
-    finally:
-        stop(proc)
+    with serving(tmp_path, tmp_path / "r.db", tmp_path / "serve.log", extra, env) as server:
+        yield server
 
 
 @pytest.fixture

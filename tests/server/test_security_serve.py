@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from localhub.store import SQLiteStore
 from localhub.types import RegisteredModel
 
-from tests.server.conftest import API, Server
 from tests.support.processes import free_port, start_serve, stop, wait_healthy
+from tests.support.servers import API, Server, serving
 
 JSON = {"Content-Type": "application/json"}
 
@@ -29,13 +29,9 @@ JSON = {"Content-Type": "application/json"}
 @pytest.fixture
 def hosts_server(tmp_path: Path) -> Iterator[Server]:
     """``localhub serve --allow-host registry.internal`` on a fresh database."""
-    log = tmp_path / "serve.log"
-    proc, port = start_serve(tmp_path, tmp_path / "r.db", log,
-                             ["--allow-host", "registry.internal"])
-    try:
-        yield Server(proc, port, log)
-    finally:
-        stop(proc)
+    with serving(tmp_path, tmp_path / "r.db", tmp_path / "serve.log",
+                 ["--allow-host", "registry.internal"]) as server:
+        yield server
 
 
 def _names(server: Server) -> list[str]:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.server.conftest import API, Server
-from tests.support.processes import free_port, start_serve, stop, wait_healthy
+from tests.support.processes import free_port, stop, wait_healthy
+from tests.support.servers import API, Server, serving
 
 MB = 1024 * 1024
 
@@ -107,12 +107,9 @@ def test_huge_bodies_are_refused_without_memory_growth(server: Server) -> None:
 @pytest.fixture
 def small_body_server(tmp_path: Path) -> Iterator[Server]:
     """``localhub serve --max-body 1KiB``."""
-    log = tmp_path / "serve.log"
-    proc, port = start_serve(tmp_path, tmp_path / "r.db", log, ["--max-body", "1KiB"])
-    try:
-        yield Server(proc, port, log)
-    finally:
-        stop(proc)
+    with serving(tmp_path, tmp_path / "r.db", tmp_path / "serve.log",
+                 ["--max-body", "1KiB"]) as server:
+        yield server
 
 
 def test_max_body_option(small_body_server: Server) -> None:

@@ -23,6 +23,7 @@ with ``POST /__proxy__/rules`` (a JSON list), act on the nth matching request fr
 ``faults`` (default: refuse, reset, 500, 502, 503, 429, timeout, drop); the log records it.
 
 ``GET /__proxy__/log`` returns the log; ``POST /__proxy__/reset`` clears log and rules.
+``GET /__proxy__/status`` returns ``{"in_flight": N}``: proxied requests not answered yet.
 ``POST /__proxy__/mode`` with ``{"v1_missing": true}`` makes the proxy an old server: every
 ``/api/model_registry/v1/...`` request gets a plain-text ``404 page not found`` (as the Go
 server answers an unknown route) and ``v1alpha3`` paths are forwarded (reset clears the mode).
@@ -45,6 +46,7 @@ LOCK = threading.Lock()
 RULES: list[dict] = []
 LOG: list[list] = []
 MODE: dict = {}
+IN_FLIGHT = [0]  # proxied requests received and not answered yet (a list: mutable under LOCK)
 TARGET = ("127.0.0.1", 0)
 RANDOM = random.Random(0)
 DEFAULT_FAULTS = ["refuse", "reset", "500", "502", "503", "429", "timeout", "drop"]
@@ -90,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
                 if "seed" in MODE:
                     RANDOM.seed(MODE["seed"])
                 out = dict(MODE)
+            elif self.path == "/__proxy__/status":
+                out = {"in_flight": IN_FLIGHT[0]}
             else:
                 out = list(LOG)
         data = json.dumps(out).encode()
@@ -118,6 +122,15 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if self._control(body):
             return
+        with LOCK:
+            IN_FLIGHT[0] += 1
+        try:
+            self._proxy(body)
+        finally:
+            with LOCK:
+                IN_FLIGHT[0] -= 1
+
+    def _proxy(self, body: bytes) -> None:
         if MODE.get("v1_missing") and self.path.startswith("/api/model_registry/v1/"):
             data = b"404 page not found\n"
             self.send_response(404)

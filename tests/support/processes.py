@@ -52,8 +52,15 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_serve(home: Path, db: Path, log: Path, extra: list[str] | None = None,
-                env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], int]:
-    """Start ``localhub serve`` on a free port and wait for its health endpoint."""
+                env: dict[str, str] | None = None, *, quirks: str | None = None
+                ) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``localhub serve`` on a free port and wait for its health endpoint.
+
+    ``quirks`` (e.g. ``"no-etag,like-names"``) makes it emulate a real server's quirks
+    (``LOCALHUB_SERVE_QUIRKS``, see ``localhub/server/quirks.py``).
+    """
+    if quirks is not None:
+        env = {**(env or {}), "LOCALHUB_SERVE_QUIRKS": quirks}
     port = free_port()
     cmd = [sys.executable, "-m", "localhub.cli", "serve", "--port", str(port), "--db", str(db),
            *(extra or [])]

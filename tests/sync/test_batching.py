@@ -296,12 +296,21 @@ def test_a_concurrent_push_sends_each_rank_in_parallel(env: Env, in_flight: dict
         sorted(f"s3://m{m}/{v}" for m in range(6) for v in range(3)))
 
 
-def test_an_injected_session_runs_one_op_at_a_time(env: Env, in_flight: dict[str, int]
-                                                    ) -> None:
-    """A remote with its own session type (tests, instrumented clients) is not cloned."""
+def test_a_swapped_transport_keeps_the_concurrent_push(env: Env, in_flight: dict[str, int]
+                                                       ) -> None:
+    """A remote whose HTTP transport is swapped still pushes each rank in parallel, every
+    worker's request going through that transport."""
 
-    class Session(requests.Session):
-        pass
+    class Counting(requests.adapters.HTTPAdapter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lock, self.sent = threading.Lock(), 0
+
+        def send(self, request: requests.PreparedRequest, *args: Any,
+                 **kwargs: Any) -> requests.Response:
+            with self.lock:
+                self.sent += 1
+            return super().send(request, *args, **kwargs)
 
     a = env.store("a")
     for m in range(4):
@@ -311,13 +320,15 @@ def test_an_injected_session_runs_one_op_at_a_time(env: Env, in_flight: dict[str
         a.register_model(f"m{m}", f"s3://m{m}/2", version="v2")
     env.proxy.rules({"match": "POST", "nth": 2, "action": "status", "delay": 0.3,
                      "status": 503})
-    remote = RemoteRegistry(env.proxy.url, session=Session())
+    transport = Counting()
+    remote = RemoteRegistry(env.proxy.url, transport=transport)
     try:
         report = SyncEngine(a, remote, workers=4, sleep=lambda _s: None).run(pull=False)
     finally:
         remote.close()
     assert (report.created, report.remaining) == (8, 0)
-    assert in_flight["max"] == 1
+    assert 2 <= in_flight["max"] <= 4
+    assert transport.sent == report.requests
 
 
 def test_a_stop_in_a_concurrent_wave_unmarks_what_was_not_sent(env: Env) -> None:
@@ -354,7 +365,11 @@ def test_kill_9_inside_a_concurrent_wave_then_rerun(env: Env) -> None:
             a.register_model(m, f"s3://{m}/{v}", version=v)
     _kill_at_hold(env, a, {"match": "POST /api/model_registry/v1/model_versions",
                            "nth": 2, "phase": "before"}, workers=4)
-    time.sleep(0.5)  # POSTs the other workers had in flight reach the server
+    # The POSTs the other workers had in flight reach the server: only the held one is left.
+    deadline = time.monotonic() + 10
+    while env.proxy.in_flight() > 1:
+        assert time.monotonic() < deadline, "the other workers' requests never finished"
+        time.sleep(0.05)
     answered = len(_remote_content(env)[1])
     assert answered <= 6 - 1  # (the held one never arrives)
     assert len(a.pending()) == 15 - 3  # the models only: acknowledged before the wave

@@ -20,10 +20,10 @@ from localhub.store import SQLiteStore
 from localhub.sync.plan import (
     RANK,
     Op,
-    _label,
     build_plan,
     count_plan,
     iter_plan,
+    label_of,
     plan_bound,
     queued_entities,
 )
@@ -44,7 +44,7 @@ def _reference_plan(store: SQLiteStore, models: Collection[str] | None = None) -
             op.fields.update(json.loads(row["fields"]))
             op.max_seq = row["seq"]
         for op in ops.values():
-            op.label, op.model = _label(conn, op)
+            op.label, op.model = label_of(store, conn, op.table, op.uid)
     out = ops.values() if models is None else [o for o in ops.values() if o.model in models]
     return sorted(out, key=lambda o: (RANK.get(o.kind, 9), o.min_seq))
 

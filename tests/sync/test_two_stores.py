@@ -74,25 +74,20 @@ def _check(env: Env, store: SQLiteStore) -> None:
 
 
 def _local(store: SQLiteStore, table: str, uid: str) -> Any:
-    from localhub.sync.state import Ledger
-
     with store.db.read() as conn:
-        local = Ledger(store, "").load(conn, table, uid)
+        local = store.load(conn, table, uid)
     assert local is not None
     return local.entity
 
 
 def _blocked_parent(store: SQLiteStore, uid: str, blocked: set[str]) -> bool:
-    from localhub.sync.state import Ledger
-
-    ledger = Ledger(store, "")
     with store.db.read() as conn:
         for table in ("contexts", "artifacts"):
-            local = ledger.load(conn, table, uid)
+            local = store.load(conn, table, uid)
             while local is not None and local.parent_uid is not None:
                 if local.parent_uid in blocked:
                     return True
-                local = ledger.load(conn, "contexts", local.parent_uid)
+                local = store.load(conn, "contexts", local.parent_uid)
     return False
 
 

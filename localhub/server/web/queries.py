@@ -50,42 +50,51 @@ def sync_word(conflicts: int, set_aside: int, queued: int) -> str:
 
 
 _DETAILS = """
-WITH page(id) AS (SELECT value FROM json_each(?)),
-tree(model_id, uid) AS (
-    SELECT m.id, m.uid FROM contexts AS m JOIN page ON page.id = m.id
-    UNION ALL
-    SELECT v.parent_id, v.uid FROM contexts AS v JOIN page ON page.id = v.parent_id
-    WHERE v.kind = :version
-    UNION ALL
-    SELECT v.parent_id, a.uid FROM contexts AS v JOIN page ON page.id = v.parent_id
-    JOIN artifacts AS a ON a.version_id = v.id WHERE v.kind = :version
-)
+WITH page(id) AS (SELECT value FROM json_each(:ids))
 SELECT page.id AS model_id,
     (SELECT v.name FROM contexts AS v WHERE v.kind = :version AND v.parent_id = page.id
-     ORDER BY v.create_time DESC, v.id DESC LIMIT 1) AS latest,
-    (SELECT count(*) FROM tree JOIN sync_conflicts AS c ON c.entity_uid = tree.uid
-     WHERE tree.model_id = page.id AND c.resolved_at IS NULL) AS conflicts,
-    (SELECT count(*) FROM tree JOIN sync_items AS i ON i.entity_uid = tree.uid
-     WHERE tree.model_id = page.id AND i.set_aside_at IS NOT NULL) AS aside,
-    (SELECT count(*) FROM tree JOIN outbox AS o ON o.entity_uid = tree.uid
-     WHERE tree.model_id = page.id) AS queued
+     ORDER BY v.create_time DESC, v.id DESC LIMIT 1) AS latest
 FROM page
+"""
+_TREE = """
+WITH page(id) AS (SELECT value FROM json_each(:ids))
+SELECT m.id AS model_id, m.uid FROM contexts AS m JOIN page ON page.id = m.id
+UNION ALL
+SELECT v.parent_id, v.uid FROM contexts AS v JOIN page ON page.id = v.parent_id
+WHERE v.kind = :version
+UNION ALL
+SELECT v.parent_id, a.uid FROM contexts AS v JOIN page ON page.id = v.parent_id
+JOIN artifacts AS a ON a.version_id = v.id WHERE v.kind = :version
 """
 
 
 def page_details(store: SQLiteStore, model_ids: list[str]) -> dict[str, ModelRow]:
-    """Latest version and sync state of each model on a page, in one query."""
+    """Latest version and sync state of each model on a page, in a few queries (none per
+    row): queued changes from the outbox, conflicts and set-aside items from the ledger."""
     if not model_ids:
         return {}
     import json
 
-    params: dict[str, Any] = {"version": ModelVersion.kind}
+    from localhub import outbox
+    from localhub.sync import ledger
+
+    params: dict[str, Any] = {"version": ModelVersion.kind,
+                              "ids": json.dumps([int(i) for i in model_ids])}
     with store.db.read() as conn:
-        rows = conn.execute(_DETAILS.replace("json_each(?)", "json_each(:ids)"),
-                            {**params, "ids": json.dumps([int(i) for i in model_ids])}
-                            ).fetchall()
+        rows = conn.execute(_DETAILS, params).fetchall()
+        tree = conn.execute(_TREE, params).fetchall()
+        uids = [str(row["uid"]) for row in tree]
+        queued = outbox.counts_by_uid(conn, uids)
+        sync = ledger.counts_by_uid(conn, uids)
+    totals: dict[str, list[int]] = {str(row["model_id"]): [0, 0, 0] for row in rows}
+    for row in tree:
+        total = totals[str(row["model_id"])]
+        conflicts, aside = sync.get(str(row["uid"]), (0, 0))
+        total[0] += conflicts
+        total[1] += aside
+        total[2] += queued.get(str(row["uid"]), 0)
     return {str(row["model_id"]): ModelRow(row["latest"], sync_word(
-        row["conflicts"], row["aside"], row["queued"])) for row in rows}
+        *totals[str(row["model_id"])])) for row in rows}
 
 
 def model_artifact(artifacts: list[Any], model_name: str) -> ModelArtifact | None:

@@ -84,7 +84,7 @@ class SyncJob:
         return run
 
     def _run(self, run: SyncRun, remote: Any) -> None:
-        from localhub.cli.main import Settings
+        from localhub.cli.context import Settings
         from localhub.cli.sync_cmds import run_sync
 
         def progress(phase: str, done: int, total: int) -> None:

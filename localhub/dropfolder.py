@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from .errors import DuplicateError, InvalidInputError, LocalHubError, ManifestError
 from .formats import guess_format
+from .registration import Registration
 from .store import SQLiteStore
 from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
 
@@ -334,12 +335,13 @@ class FolderWatcher:
         existing = self._existing_uri(entry.name, entry.version)
         if existing is None:
             try:
-                self.store.register_model(
-                    entry.name, entry.uri, version=entry.version,
+                Registration(
+                    entry.name, entry.uri, entry.version,
                     model_format_name=entry.model_format_name,
                     model_format_version=entry.model_format_version,
-                    author=entry.author or self.author, owner=entry.author or self.author,
-                    version_description=entry.description, metadata=entry.metadata)
+                    author=entry.author, owner=entry.author,
+                    version_description=entry.description, metadata=entry.metadata,
+                ).by(self.author).write(self.store)
             except DuplicateError:  # another process registered it meanwhile
                 existing = self._existing_uri(entry.name, entry.version)
                 if existing is None:

@@ -1,27 +1,29 @@
-"""The engine's bookkeeping in the local database: links, conflicts, items, watermarks, and
-local reads/writes of entities by uid inside the engine's own transactions."""
+"""The ledger: the only reader and writer of the sync tables (``sync_links``, ``sync_items``,
+``sync_conflicts``, ``sync_state``), for one store and one remote.
+
+Links (a local entity's remote counterpart and the base of the next merge), items (create
+markers, contents sent and not acknowledged, set-aside entities), conflicts and key/value state
+(watermarks, the pinned identity). Entity rows are the store's (``localhub.sync_rows``), queued
+changes the outbox's (``localhub.outbox``); a few reads here join the entity tables to name or
+order what the sync tables hold, and never write them.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from localhub._entities import (
-    SPECS_BY_KIND,
-    from_row,
-    spec_for,
-    validated_values,
-)
-from localhub.store import SQLiteStore
+from localhub import outbox
+from localhub.sync_rows import Local
 from localhub.types import BaseResource, ModelVersion, RegisteredModel
 
+from .contract import LocalStore
 from .snapshot import content_hash, snapshot
 
-__all__ = ["Ledger", "Link", "Local", "dumps"]
+__all__ = ["Ledger", "Link", "Local", "dumps", "is_linked"]
 
 
 def dumps(value: Any) -> str:
@@ -42,65 +44,12 @@ class Link:
     etag: str | None
 
 
-@dataclass
-class Local:
-    """A local entity with where it sits."""
-
-    uid: str
-    table: str
-    row_id: int
-    entity: BaseResource
-    parent_uid: str | None
-    origin: str
-
-
 class Ledger:
     """Sync tables of one store for one remote."""
 
-    def __init__(self, store: SQLiteStore, remote: str) -> None:
+    def __init__(self, store: LocalStore, remote: str) -> None:
         self.store = store
         self.remote = remote
-
-    # -- entities -----------------------------------------------------------------------------
-
-    def load(self, conn: sqlite3.Connection, table: str, uid: str) -> Local | None:
-        row = conn.execute(f"SELECT * FROM {table} WHERE uid = ?", (uid,)).fetchone()
-        if row is None:
-            return None
-        spec = SPECS_BY_KIND[row["kind"]]
-        parent_uid = None
-        parent = row[spec.parent_column] if spec.parent_field or table == "artifacts" else 0
-        if parent:
-            prow = conn.execute("SELECT uid FROM contexts WHERE id = ?", (parent,)).fetchone()
-            parent_uid = prow[0] if prow else None
-        return Local(uid, table, int(row["id"]), from_row(spec, row), parent_uid, row["origin"])
-
-    def write_entity(self, conn: sqlite3.Connection, local: Local, entity: BaseResource) -> None:
-        """Write ``entity``'s mutable fields onto the row, without queueing anything."""
-        spec = spec_for(entity)
-        current = conn.execute(f"SELECT * FROM {spec.table} WHERE id = ?",
-                               (local.row_id,)).fetchone()
-        self.store.write_row(conn, spec, current, validated_values(spec, entity))
-
-    def insert_pulled(self, conn: sqlite3.Connection, entity: BaseResource,
-                      parent_row_id: int | None) -> tuple[str, int]:
-        """Insert a pulled entity (origin remote, no outbox); returns (uid, row id)."""
-        spec = spec_for(entity)
-        values = validated_values(spec, entity)
-        version_id = None
-        if isinstance(entity, ModelVersion):
-            values["registered_model_id"] = str(parent_row_id)
-        elif spec.table == "artifacts":
-            version_id = parent_row_id
-        uid = uuid.uuid4().hex
-        row_id = self.store.insert_row(conn, spec, values, version_id=version_id, record=False,
-                                       origin="remote", uid=uid)
-        return uid, row_id
-
-    def record_update(self, conn: sqlite3.Connection, local: Local, names: list[str]) -> None:
-        """Queue an update of ``names`` (used by conflict resolution 'ours' and 'value')."""
-        spec = spec_for(local.entity)
-        self.store._record(conn, spec, local.uid, local.row_id, "update", names)
 
     # -- links --------------------------------------------------------------------------------
 
@@ -151,17 +100,9 @@ class Ledger:
 
     def ack(self, conn: sqlite3.Connection, uid: str, max_seq: int) -> None:
         """The remote acknowledged every change of ``uid`` up to ``max_seq``."""
-        conn.execute("DELETE FROM outbox WHERE entity_uid = ? AND seq <= ?", (uid, max_seq))
+        outbox.ack(conn, uid, max_seq)
         conn.execute("DELETE FROM sync_items WHERE remote = ? AND entity_uid = ?",
                      (self.remote, uid))
-
-    def newer_fields(self, conn: sqlite3.Connection, uid: str, max_seq: int) -> set[str]:
-        """Fields changed locally after ``max_seq`` (queued while a push was in flight)."""
-        out: set[str] = set()
-        for (text,) in conn.execute("SELECT fields FROM outbox WHERE entity_uid = ? AND seq > ?",
-                                    (uid, max_seq)):
-            out.update(json.loads(text))
-        return out
 
     def item(self, conn: sqlite3.Connection, uid: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = conn.execute(
@@ -262,6 +203,58 @@ class Ledger:
              now if resolution else None, resolution))
         return int(cur.lastrowid or 0)
 
+    def has_open_conflict(self, conn: sqlite3.Connection, uid: str) -> bool:
+        return conn.execute("SELECT 1 FROM sync_conflicts WHERE remote = ? AND entity_uid = ? "
+                            "AND resolved_at IS NULL", (self.remote, uid)).fetchone() is not None
+
+    def open_conflict_ids(self) -> list[int]:
+        """Ids of the open conflicts with this remote, oldest first."""
+        with self.store.db.read() as conn:
+            return [int(r[0]) for r in conn.execute(
+                "SELECT id FROM sync_conflicts WHERE remote = ? AND resolved_at IS NULL "
+                "ORDER BY id", (self.remote,))]
+
+    # -- links joined with entities (reads) ---------------------------------------------------
+
+    def linked_model_ids(self, conn: sqlite3.Connection, names: frozenset[str]) -> set[str]:
+        """Remote ids of the linked registered models named in ``names``."""
+        return {r[0] for r in conn.execute(
+            "SELECT l.remote_id, c.name FROM sync_links l JOIN contexts c ON c.uid = "
+            "l.entity_uid WHERE l.remote = ? AND c.kind = ?",
+            (self.remote, RegisteredModel.kind)) if r[1] in names}
+
+    def linked_versions(self, conn: sqlite3.Connection, models: frozenset[str] | None
+                        ) -> list[tuple[str, str]]:
+        """(remote id, uid) of the linked versions (of ``models``): versions without a linked
+        artifact first, then the most recently changed."""
+        return [(row["remote_id"], row["entity_uid"]) for row in conn.execute(
+            "SELECT l.remote_id, l.entity_uid, m.name AS model FROM sync_links l JOIN "
+            "contexts c ON c.uid = l.entity_uid JOIN contexts m ON m.id = c.parent_id "
+            "WHERE l.remote = ? AND c.kind = ? ORDER BY EXISTS (SELECT 1 FROM artifacts a "
+            "JOIN sync_links al ON al.entity_uid = a.uid AND al.remote = l.remote "
+            "WHERE a.version_id = c.id), l.base_update_time DESC",
+            (self.remote, ModelVersion.kind))
+            if models is None or row["model"] in models]
+
+    def unlink(self, conn: sqlite3.Connection, uid: str) -> None:
+        """Forget ``uid``'s link and item (its remote counterpart is gone)."""
+        conn.execute("DELETE FROM sync_links WHERE remote = ? AND entity_uid = ?",
+                     (self.remote, uid))
+        conn.execute("DELETE FROM sync_items WHERE remote = ? AND entity_uid = ?",
+                     (self.remote, uid))
+
+    def forget(self, conn: sqlite3.Connection, now: int) -> dict[str, int]:
+        """Forget this remote: links, state and items deleted, open conflicts closed
+        (resolution ``reset``); counts of each."""
+        out: dict[str, int] = {}
+        for table in ("sync_links", "sync_state", "sync_items"):
+            out[table] = conn.execute(f"DELETE FROM {table} WHERE remote = ?",
+                                      (self.remote,)).rowcount
+        out["conflicts_closed"] = conn.execute(
+            "UPDATE sync_conflicts SET resolved_at = ?, resolution = 'reset' WHERE remote = ? "
+            "AND resolved_at IS NULL", (now, self.remote)).rowcount
+        return out
+
     # -- key/value state ----------------------------------------------------------------------
 
     def get_state(self, key: str) -> str | None:
@@ -275,3 +268,102 @@ class Ledger:
                      "ON CONFLICT (remote, key) DO UPDATE SET value = excluded.value",
                      (self.remote, key, value))
 
+
+
+# -- every remote (reads for status pages, completion, conflicts) ------------------------------
+
+def is_linked(conn: sqlite3.Connection, uid: str) -> bool:
+    """Whether ``uid`` is linked to any remote (the store's delete guard)."""
+    return conn.execute("SELECT 1 FROM sync_links WHERE entity_uid = ? LIMIT 1",
+                        (uid,)).fetchone() is not None
+
+
+def conflict_rows(conn: sqlite3.Connection, *, remote: str | None = None,
+                  include_resolved: bool = False, conflict_id: int | None = None
+                  ) -> list[sqlite3.Row]:
+    """Conflict rows, oldest first (open ones unless ``include_resolved``; one by id)."""
+    sql = "SELECT * FROM sync_conflicts WHERE 1"
+    params: list[Any] = []
+    if conflict_id is not None:
+        sql += " AND id = ?"
+        params.append(conflict_id)
+    if remote is not None:
+        sql += " AND remote = ?"
+        params.append(remote)
+    if not include_resolved:
+        sql += " AND resolved_at IS NULL"
+    return list(conn.execute(sql + " ORDER BY id", params).fetchall())
+
+
+def close_conflict(conn: sqlite3.Connection, conflict_id: int, resolution: str, now: int
+                   ) -> None:
+    """Mark a conflict resolved."""
+    conn.execute("UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
+                 (now, resolution, conflict_id))
+
+
+def count_open_conflicts(conn: sqlite3.Connection, *, remote: str | None = None,
+                         uid: str | None = None) -> int:
+    """Open conflicts (with ``remote``; of ``uid``)."""
+    sql = "SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL"
+    params: list[Any] = []
+    for column, value in (("remote", remote), ("entity_uid", uid)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def set_aside_rows(conn: sqlite3.Connection, remote: str | None = None) -> list[sqlite3.Row]:
+    """Set-aside items (``remote``, ``entity_uid``, ``message``, ``set_aside_at``, the entity's
+    ``c_kind`` or ``a_kind``), oldest first."""
+    where, params = ("", ()) if remote is None else (" AND i.remote = ?", (remote,))
+    return list(conn.execute(
+        "SELECT i.*, c.kind AS c_kind, a.kind AS a_kind FROM sync_items i LEFT JOIN contexts c "
+        "ON c.uid = i.entity_uid LEFT JOIN artifacts a ON a.uid = i.entity_uid WHERE "
+        "i.set_aside_at IS NOT NULL" + where + " ORDER BY i.set_aside_at", params).fetchall())
+
+
+def known_remotes(conn: sqlite3.Connection) -> set[str]:
+    """Every remote the sync tables mention."""
+    urls: set[str] = set()
+    for table in ("sync_state", "sync_links", "sync_conflicts"):
+        urls.update(r[0] for r in conn.execute(f"SELECT DISTINCT remote FROM {table}"))
+    return urls
+
+
+def remote_summary(conn: sqlite3.Connection, url: str) -> tuple[dict[str, str], int]:
+    """(the key/value state of ``url``, how many links it has)."""
+    state = {str(k): str(v) for k, v in conn.execute(
+        "SELECT key, value FROM sync_state WHERE remote = ?", (url,)).fetchall()}
+    links = int(conn.execute("SELECT count(*) FROM sync_links WHERE remote = ?",
+                             (url,)).fetchone()[0])
+    return state, links
+
+
+def remote_ids(conn: sqlite3.Connection, uid: str) -> dict[str, str]:
+    """Remote URL -> the id of ``uid`` there."""
+    return {row["remote"]: row["remote_id"] for row in conn.execute(
+        "SELECT remote, remote_id FROM sync_links WHERE entity_uid = ? ORDER BY remote", (uid,))}
+
+
+def set_aside_message(conn: sqlite3.Connection, uid: str) -> str | None:
+    """Why ``uid`` is set aside (for any remote), or None."""
+    row = conn.execute("SELECT message FROM sync_items WHERE entity_uid = ? AND set_aside_at IS "
+                       "NOT NULL", (uid,)).fetchone()
+    return None if row is None else row["message"]
+
+
+def counts_by_uid(conn: sqlite3.Connection, uids: list[str]) -> dict[str, tuple[int, int]]:
+    """uid -> (open conflicts, set-aside items) for those of ``uids`` that have any."""
+    ids = json.dumps(sorted(uids))
+    out: dict[str, tuple[int, int]] = {}
+    for uid, n in conn.execute("SELECT entity_uid, count(*) FROM sync_conflicts WHERE "
+                               "resolved_at IS NULL AND entity_uid IN (SELECT value FROM "
+                               "json_each(?)) GROUP BY entity_uid", (ids,)):
+        out[uid] = (int(n), 0)
+    for uid, n in conn.execute("SELECT entity_uid, count(*) FROM sync_items WHERE set_aside_at "
+                               "IS NOT NULL AND entity_uid IN (SELECT value FROM json_each(?)) "
+                               "GROUP BY entity_uid", (ids,)):
+        out[uid] = (out.get(uid, (0, 0))[0], int(n))
+    return out

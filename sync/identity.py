@@ -1,0 +1,16 @@
+"""The remote's pinned identity.
+
+On first contact the engine pins the remote's *anchor*: the remote id and
+``createTimeSinceEpoch`` of the first registered model it linked (the remote has no delete, and
+a creation time never changes, so the pair identifies this server's database; the ledger writes
+it in ``sync_state`` when it links that model). Every run with an anchor first reads
+``GET /registered_models/{id}``: a 404 or another creation time means a re-created or different
+server, and the run stops with ``RemoteIdentityError``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["IDENTITY_KEY"]
+
+#: The ``sync_state`` key of the anchor.
+IDENTITY_KEY = "identity"
