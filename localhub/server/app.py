@@ -18,6 +18,7 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..database_identity import CLIENT_HEADER, SERVER_HEADER, database_identity
 from ..store import SQLiteStore
 from . import routes_artifacts, routes_models, routes_serving
 from .guard import (
@@ -32,7 +33,6 @@ from .guard import (
     read_body,
 )
 from .http import ApiError, Ctx, Handler, error_body, error_for
-from .identity import CLIENT_HEADER, SERVER_HEADER, database_identity
 from .quirks import Quirks, QuirksMiddleware
 
 __all__ = ["API_PREFIXES", "build_app", "configure_logging"]
@@ -113,6 +113,8 @@ class Gate:
             early = self._reject(scope)
             if early is None:
                 early, receive = await self._buffer_body(scope, receive)
+            elif early.status_code != 413:
+                await self._drain(scope, receive)
             if early is not None:
                 await early(scope, receive, send_logged)
             else:
@@ -161,6 +163,17 @@ class Gate:
             return _error(401, "missing or invalid bearer token",
                           {"WWW-Authenticate": 'Bearer realm="localhub"'})
         return None
+
+    async def _drain(self, scope: Scope, receive: Receive) -> None:
+        """Read (and drop) the body of a refused request: closing a socket with unread data
+        makes the kernel reset the connection, and the client never sees the answer."""
+        if header(scope, b"content-length") is None \
+                and header(scope, b"transfer-encoding") is None:
+            return
+        try:
+            await read_body(receive, self.max_body)
+        except BodyRefused:
+            pass  # too large or too slow: the refusal stands, the connection closes
 
     async def _buffer_body(self, scope: Scope, receive: Receive
                            ) -> tuple[Response | None, Receive]:

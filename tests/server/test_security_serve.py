@@ -128,6 +128,24 @@ def test_non_json_bodies_get_415(server: Server, content_type: str | None) -> No
     assert _names(server) == []
 
 
+def test_refusals_reach_the_client_before_the_connection_closes(shared: Server) -> None:
+    """A refused request's body is read before the server closes the connection, so the
+    client always gets the answer, never a reset (unread data makes the kernel send RST)."""
+    body = b'{"name": "refused"}'
+    request = (b"POST /api/model_registry/v1/registered_models HTTP/1.1\r\n"
+               b"Host: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    statuses = []
+    for _ in range(100):
+        with socket.create_connection(("127.0.0.1", shared.port), timeout=10) as sock:
+            sock.sendall(request)
+            try:
+                statuses.append(sock.recv(4096).split(b"\r\n", 1)[0])
+            except ConnectionResetError:
+                statuses.append(b"reset")
+    assert set(statuses) == {b"HTTP/1.1 415 Unsupported Media Type"}
+
+
 def test_json_with_charset_and_web_paths(shared: Server, uniq: str) -> None:
     """``application/json; charset=utf-8`` is JSON; paths outside /api are not held to it."""
     r = requests.post(f"{shared.api}/registered_models", data=json.dumps({"name": uniq}),
