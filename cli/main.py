@@ -15,6 +15,7 @@ from localhub.errors import LocalHubError, ModelNotFoundError, NotFoundError
 
 from . import registry_cmds
 from .bundle_cmds import export, import_
+from .conflict_cmds import COMMANDS as CONFLICT_COMMANDS
 from .context import Settings
 from .doctor_cmd import doctor
 from .kserve_cmd import kserve
@@ -86,7 +87,7 @@ def _register_commands() -> None:
     main.add_command(serve)
     for command in (watch, export, import_, kserve, doctor, remote):
         main.add_command(command)
-    for command in SYNC_COMMANDS:
+    for command in (*SYNC_COMMANDS, *CONFLICT_COMMANDS):
         main.add_command(command)
     main.add_command(log)
     for command in main.commands.values():

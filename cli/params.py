@@ -6,6 +6,7 @@ import os
 
 import click
 
+from localhub.property_text import parse_property_value as parse_meta_value
 from localhub.types import SupportedTypes
 
 __all__ = ["FilePath", "parse_meta", "parse_meta_value"]
@@ -20,24 +21,6 @@ class FilePath(click.Path):
         if "\x00" in os.fspath(value):
             self.fail(f"{os.fspath(value)!r} contains a NUL character", param, ctx)
         return super().convert(value, param, ctx)
-
-
-def parse_meta_value(text: str) -> SupportedTypes:
-    """``10`` -> int, ``0.1`` -> float, ``true``/``false`` -> bool, quoted -> str, else str."""
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return value if text.strip().lower() not in ("nan", "inf", "-inf", "infinity") else text
 
 
 def parse_meta(pairs: tuple[str, ...]) -> dict[str, SupportedTypes]:

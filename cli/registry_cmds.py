@@ -352,7 +352,7 @@ def delete(settings: Settings, name: str, version: str | None) -> None:
     Registrations that reached a remote cannot be deleted (the Model Registry has no delete):
     archive them instead.
     """
-    from localhub.errors import DeleteNotAllowedError, LocalHubError
+    from localhub.errors import DeleteInFlightError, DeleteNotAllowedError, LocalHubError
 
     registry = settings.registry(create=False)
     target = name if version is None else f"{name} {version}"
@@ -367,6 +367,8 @@ def delete(settings: Settings, name: str, version: str | None) -> None:
             registry.delete_model(name)
         else:
             registry.delete_model_version(name, version)
+    except DeleteInFlightError:
+        raise
     except DeleteNotAllowedError:
         raise LocalHubError(
             f"cannot delete {'model' if version is None else 'version'} {target}: it was "
@@ -387,6 +389,9 @@ def _sync_summary(state: dict[str, Any]) -> dict[str, Any]:
         "remote ids": state["remote_ids"] or "not synced yet",
         "open conflicts": state["conflicts_open"] or None,
         "set aside": state["set_aside"],
+        "remote link": (f"in doubt: {state['mismatch']}; nothing is written to it until "
+                        "the conflict is resolved (`localhub conflicts`)"
+                        if state.get("mismatch") else None),
     }
 
 

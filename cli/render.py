@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict, is_dataclass
 from enum import Enum
 from typing import Any
 
 import click
+
+from localhub.plain import to_data
 
 __all__ = [
     "emit_conflict",
@@ -25,19 +27,6 @@ __all__ = [
     "terminal_width",
     "to_data",
 ]
-
-
-def to_data(obj: Any) -> Any:
-    """A domain object (or list of them) as plain JSON-ready data with snake_case keys."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_data(getattr(obj, f.name)) for f in fields(obj)}
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, Mapping):
-        return {str(k): to_data(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_data(v) for v in obj]
-    return obj
 
 
 def emit_json(data: Any) -> None:
@@ -169,6 +158,8 @@ def emit_sync_summary(report: Mapping[str, Any], remote: str) -> None:
                + f" with {remote}{tail}: {_counts(report)}")
     for message in report.get("errors") or []:
         click.echo(f"  set aside: {message}")
+    for message in report.get("held") or []:
+        click.echo(f"  held: {message}")
     if open_conflicts:
         ids = ", ".join(f"#{i}" for i in open_conflicts)
         click.echo(f"  open conflicts: {ids} (see `localhub conflicts`)")
@@ -210,10 +201,24 @@ def emit_status(status: Mapping[str, Any]) -> None:
     text = f"open conflicts: {n_conflicts}"
     click.echo(click.style(text, fg="yellow") + " (see `localhub conflicts`)"
                if n_conflicts else text)
+    for item in status.get("mismatched") or []:
+        click.echo(click.style(f"link in doubt: {item.get('entity')}", fg="yellow")
+                   + f": the remote's id {item.get('remote_id')} no longer holds this entity "
+                   f"({item.get('message')}). Nothing is written to it until you choose: "
+                   f"`localhub resolve {item.get('conflict')} --ours` re-links by name or "
+                   "re-creates it, `--theirs` drops the link and keeps the local copy")
     set_aside = status.get("set_aside") or []
     click.echo(f"set aside: {len(set_aside)}")
     for item in set_aside:
         click.echo(f"  {item.get('entity')}: {item.get('message') or ''}")
+    for item in status.get("not_synced") or []:
+        click.echo(f"not synced: {item.get('changes')} queued {item.get('kind')} change(s), "
+                   f"{item.get('reason')}")
+    held = status.get("held") or []
+    if held:
+        click.echo(f"held (pulled, not applied): {len(held)}")
+        for item in held:
+            click.echo(f"  {item.get('message') or item.get('entity')}")
     if status.get("upstream"):
         click.echo(f"upstream: {status['upstream']}")
     for url, info in (status.get("remotes") or {}).items():

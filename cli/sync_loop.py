@@ -5,7 +5,7 @@
   DURATION, with jitter); the queue is kept.
 * ``--watch``: watchdog on the database file and its ``-wal``; a push-only run ~2 s after the
   last event (debounced), only when the outbox holds changes newer than the last run saw (the
-  loop's own writes wake it but do not start a run).
+  loop's own writes wake it but do not start a run; ``--verbose`` says so on stderr).
 * SIGINT/SIGTERM: the current run finishes, then the loop exits 0; a second signal abandons the
   run (the engine commits each operation atomically and the sync lock dies with the process).
 """
@@ -28,6 +28,7 @@ import click
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from localhub import config as cfg
+from localhub.sync_run import EXIT_UNREACHABLE, run_sync
 
 from .context import Settings
 from .render import emit_json_line, sync_log_line
@@ -101,8 +102,10 @@ class SyncLoop:
                  push: bool, pull: bool, on_conflict: str, models: tuple[str, ...],
                  as_json: bool, debounce: float = 2.0, rng: random.Random | None = None,
                  workers: int = 4,
-                 on_request: Callable[[str, str, int, float], None] | None = None) -> None:
+                 on_request: Callable[[str, str, int, float], None] | None = None,
+                 verbose: bool = False) -> None:
         self.settings = settings
+        self.verbose = verbose
         self.on_request = on_request
         #: True while a run is in progress (a first Ctrl-C then lets it finish).
         self.running = False
@@ -155,8 +158,6 @@ class SyncLoop:
             click.echo(sync_log_line(when, kind, data, outcome.error, next_in))
 
     def _once(self, kind: str) -> Any:
-        from .sync_cmds import EXIT_UNREACHABLE, run_sync
-
         if self.push:
             with contextlib.suppress(Exception):  # a missing database: the run reports it
                 self.seen_seq = self._max_seq()
@@ -165,7 +166,7 @@ class SyncLoop:
             "on_request": self.on_request}
         self.running = True
         try:
-            outcome = run_sync(self.settings, self.remote, push=self.push,
+            outcome = run_sync(self.settings.db_path(), self.remote, push=self.push,
                                pull=self.pull and not push_only, on_conflict=self.on_conflict,
                                models=self.models, max_attempts=3, backoff_cap=2.0,
                                workers=self.workers, **extra)
@@ -222,6 +223,10 @@ class SyncLoop:
                 try:
                     if self._max_seq() > self.seen_seq:
                         kind = "watch"
+                    elif self.verbose:
+                        # The loop's own writes: an event a test (or a user) can see.
+                        click.echo("watch: local change seen, nothing new queued; no run",
+                                   err=True)
                 except Exception:  # noqa: BLE001
                     kind = "watch"
             if kind is None:

@@ -3,66 +3,21 @@ sends (``--verbose``), the models it was limited to, and the summary of an inter
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 from pathlib import Path
 
 import click
 
 from localhub import config as cfg
-
-UPSTREAM_REASON = "the upstream of this database"
+from localhub.errors import DatabaseError, InvalidInputError
+from localhub.store import SQLiteStore
+from localhub.sync.plan import queued_entities
+from localhub.sync_run import UPSTREAM_REASON, existing_store, pick_remote, read_upstream
+from localhub.types import RegisteredModel
 
 __all__ = ["UPSTREAM_REASON", "RequestLog", "count_queued", "describe_remote", "describe_unknown",
            "interrupted_summary", "pick_remote", "read_upstream", "remote_label",
            "unknown_models"]
-
-
-def _read_only(path: Path) -> sqlite3.Connection | None:
-    """A read-only connection to an existing database (None when there is none): looking
-    something up must never create a database."""
-    if not path.exists():
-        return None
-    try:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return None
-
-
-def read_upstream(path: Path) -> str | None:
-    """The remote this database syncs with (pinned by its first sync), or None."""
-    from localhub.sync.upstream import UPSTREAM_KEY
-
-    conn = _read_only(path)
-    if conn is None:
-        return None
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (UPSTREAM_KEY,)).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
-    return None if row is None else str(row[0])
-
-
-def pick_remote(flag: str | None, db: Path) -> tuple[cfg.Remote, str]:
-    """The remote of a sync and why it was chosen: --remote, else $LOCALHUB_REMOTE, else the
-    configured default, else the upstream this database already syncs with."""
-    config = cfg.load_config()
-    if flag:
-        return cfg.resolve_remote(config, flag), "--remote"
-    if os.environ.get("LOCALHUB_REMOTE"):
-        return cfg.resolve_remote(config), "$LOCALHUB_REMOTE"
-    if config.default_remote:
-        return cfg.resolve_remote(config), "the default remote"
-    upstream = read_upstream(db)
-    if upstream is None:
-        return cfg.resolve_remote(config), ""  # raises: no remote configured
-    for remote in config.remotes.values():
-        if remote.url == upstream:
-            return remote, UPSTREAM_REASON
-    return cfg.Remote(name=upstream, url=upstream), UPSTREAM_REASON
 
 
 def remote_label(remote: cfg.Remote) -> str:
@@ -73,30 +28,29 @@ def remote_label(remote: cfg.Remote) -> str:
 
 def count_queued(path: Path) -> int:
     """Entities with queued changes (0 when there is no database)."""
-    conn = _read_only(path)
-    if conn is None:
-        return 0
-    try:
-        from localhub import outbox
-
-        return outbox.queued_entities(conn)
-    except sqlite3.Error:
-        return 0
-    finally:
-        conn.close()
+    with existing_store(path) as store:
+        if store is None:
+            return 0
+        try:
+            return queued_entities(store)
+        except DatabaseError:
+            return 0
 
 
 def unknown_models(path: Path, names: tuple[str, ...]) -> list[str]:
     """The names among ``names`` that are no registered model in the database."""
-    conn = _read_only(path)
-    if conn is None:
-        return list(names)
+    with existing_store(path) as store:
+        if store is None:
+            return list(names)
+        return [name for name in names if not _is_model(store, name)]
+
+
+def _is_model(store: SQLiteStore, name: str) -> bool:
+    """Whether ``name`` is a registered model (a name SQLite cannot bind is none)."""
     try:
-        known = {str(r[0]) for r in conn.execute(
-            "SELECT name FROM contexts WHERE kind = 'registered-model'")}
-    finally:
-        conn.close()
-    return [name for name in names if name not in known]
+        return store.find(RegisteredModel, name=name) is not None
+    except InvalidInputError:
+        return False
 
 
 class RequestLog:

@@ -56,10 +56,13 @@ def watch(settings: Settings, directory: Path, once: bool, settle: float,
         if once:
             watcher.run_once(report)
         else:
-            if not settings.quiet and not as_json:
-                click.echo(f"watching {directory.resolve()} (settle {settle:g}s); "
-                           "Ctrl-C to stop", err=True)
-            watcher.run(report)
+            def ready() -> None:
+                # Printed once the folder is watched: a copy started after it is seen.
+                if not settings.quiet and not as_json:
+                    click.echo(f"watching {directory.resolve()} (settle {settle:g}s); "
+                               "Ctrl-C to stop", err=True)
+
+            watcher.run(report, ready)
             if not settings.quiet and not as_json:
                 click.echo("stopped", err=True)
     finally:

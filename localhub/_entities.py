@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from .cells import decode_cell, encode_cell
+from .errors import InvalidInputError
 from .types import (
     CP,
     BaseResource,
@@ -33,6 +34,8 @@ from .validation import (
     check_custom_properties,
     check_enum,
     check_id,
+    check_int64,
+    check_link,
     check_name,
     check_number,
     check_optional_text,
@@ -171,6 +174,10 @@ def _field_checker(spec: EntitySpec, field_name: str) -> Callable[[Any], Any]:
         return lambda value: check_custom_properties(where, value)
     if fact.value == "uri":
         return lambda value: check_uri(where, value, required=False)
+    if fact.value == "link":
+        return lambda value: check_link(where, value)
+    if fact.value == "int64":
+        return lambda value: check_int64(where, value)
     if fact.value == "strings":
         return lambda value: check_strings(where, value)
     if fact.value == "number":
@@ -208,9 +215,18 @@ def validated_values(spec: EntitySpec, entity: BaseResource) -> dict[str, Any]:
         value = getattr(entity, field_name)
         if field_name == CP:
             values[CP] = check(value)  # None reads as no properties
+        elif value is None and field_name in _required_refs(spec):
+            raise InvalidInputError(f"{spec.cls.__name__}.{field_name}", "is required")
         else:
             values[field_name] = None if value is None else check(value)
     return values
+
+
+def _required_refs(spec: EntitySpec) -> frozenset[str]:
+    """Required fields besides the name and the parent (checked where the row is placed):
+    an inference service's model, a serve model's version."""
+    return frozenset(n for n, f in spec.facts.items()
+                     if f.required and n != "name" and f.column != "parent_id")
 
 
 def check_stored_name(spec: EntitySpec, name: str, parent: int) -> None:

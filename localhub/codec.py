@@ -42,7 +42,7 @@ from .types import (
     SupportedTypes,
     facts,
 )
-from .validation import check_enum, check_id, check_number, check_strings
+from .validation import URI_PATTERN, check_enum, check_id, check_number, check_strings
 
 __all__ = [
     "ID_PATTERN",
@@ -66,9 +66,8 @@ T = TypeVar("T", bound=BaseResource)
 ID_PATTERN = re.compile(r"[0-9]{1,10}")
 _INT_VALUE = re.compile(r"-?(?:[1-9][0-9]{0,8}|0)")
 _INT64 = re.compile(r"-?[0-9]{1,19}")
-#: ``format: uri`` (RFC 3986): a scheme, then no spaces, no controls, valid %-escapes.
-_URI = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*")
+#: ``format: uri`` (RFC 3986), the rule the offline checks apply too.
+_URI = URI_PATTERN
 
 
 class WireFormatError(LocalHubError, ValueError):

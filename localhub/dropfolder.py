@@ -396,8 +396,10 @@ class FolderWatcher:
                              f"{folder}: still changing after {limit:g}s; skipped (run again "
                              "once the copy has finished)"))
 
-    def run(self, on_report: Callable[[Report], None]) -> None:
-        """Watch until :meth:`stop`: watchdog events wake a debounced rescan."""
+    def run(self, on_report: Callable[[Report], None],
+            on_ready: Callable[[], None] | None = None) -> None:
+        """Watch until :meth:`stop`: watchdog events wake a debounced rescan; ``on_ready`` is
+        called once the folder is watched (a change from then on is seen)."""
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
@@ -410,6 +412,8 @@ class FolderWatcher:
         observer = Observer()
         observer.schedule(_Handler(), str(self.root), recursive=True)
         observer.start()
+        if on_ready is not None:
+            on_ready()
         try:
             while not self._stop.is_set():
                 for report in self.scan():

@@ -97,6 +97,21 @@ class DeleteNotAllowedError(StoreError):
         self.name = name
 
 
+class DeleteInFlightError(DeleteNotAllowedError):
+    """Delete was asked for an entity whose create a sync sent (or is sending) and the remote
+    has not confirmed yet: deleting it could leave it on the remote only."""
+
+    def __init__(self, entity: str, name: str, remote: str) -> None:
+        StoreError.__init__(
+            self,
+            f"{entity} {name!r} is being sent to {remote} by a sync, or a sync stopped "
+            "while sending it; wait for the sync to finish (or run `localhub sync`), then "
+            "archive it there if it landed (or delete it if it did not)")
+        self.entity = entity
+        self.name = name
+        self.remote = remote
+
+
 class InvalidInputError(LocalHubError, ValueError):
     """A value breaks one of the registry's rules; ``field`` and ``rule`` say which."""
 

@@ -193,7 +193,8 @@ class RegistryExtensions(ABC):
 
 
 def _linked() -> Synced:
-    """The ledger's "linked to a remote" predicate (the sync package loads on a delete only)."""
-    from .sync.ledger import is_linked
+    """The ledger's delete guard: linked to a remote, or its create is in flight (the sync
+    package loads on a delete only)."""
+    from .sync.ledger import delete_blocked
 
-    return is_linked
+    return delete_blocked

@@ -14,6 +14,8 @@ Every literal and custom-property key becomes a ``?`` parameter; every identifie
 comes from the fixed tables below. ``LIKE`` is case-sensitive (compiled to ``GLOB``), ``ILIKE``
 is not; in both patterns ``\x`` stands for a literal ``x`` (so ``\%`` and ``\_`` are literal).
 In quoted strings ``\'``, ``\"`` and ``\\`` are escapes and any other backslash is kept.
+
+Size: one recursive-descent parser and its compiler; the grammar reads best in one place.
 """
 
 from __future__ import annotations

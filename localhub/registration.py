@@ -39,10 +39,15 @@ class Registration:
     model_source_group: str | None = None
     model_source_id: str | None = None
     model_source_name: str | None = None
+    #: Fields :meth:`by` filled in (the user did not set them): a sync adopts the remote's
+    #: values for them instead of calling a difference there a conflict.
+    defaulted: tuple[str, ...] = ()
 
     def by(self, author: str | None) -> Registration:
         """This registration with ``author`` as its author and owner where they are unset."""
-        return replace(self, author=self.author or author, owner=self.owner or author)
+        filled = tuple(n for n in ("author", "owner") if getattr(self, n) is None and author)
+        return replace(self, author=self.author or author, owner=self.owner or author,
+                       defaulted=(*self.defaulted, *filled))
 
     def _artifact_fields(self) -> dict[str, str | None]:
         return {"storage_key": self.storage_key, "storage_path": self.storage_path,
@@ -61,7 +66,8 @@ class Registration:
             model_format_name=self.model_format_name,
             model_format_version=self.model_format_version, author=self.author,
             owner=self.owner, version_description=self.version_description,
-            metadata=self.metadata, artifact_fields=self._artifact_fields())
+            metadata=self.metadata, artifact_fields=self._artifact_fields(),
+            defaulted=self.defaulted)
 
     def write_model(self, store: SQLiteStore) -> RegisteredModel:
         """:meth:`write`, returning only the model (without building the other objects)."""
@@ -70,4 +76,5 @@ class Registration:
             model_format_name=self.model_format_name,
             model_format_version=self.model_format_version, author=self.author,
             owner=self.owner, version_description=self.version_description,
-            metadata=self.metadata, artifact_fields=self._artifact_fields())
+            metadata=self.metadata, artifact_fields=self._artifact_fields(),
+            defaulted=self.defaulted)

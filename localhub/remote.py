@@ -2,33 +2,27 @@
 
 ``RemoteRegistry`` speaks the official v1 API (falling back to ``v1alpha3`` when the v1 routes
 are missing) through the one wire codec (:mod:`localhub.codec`). Every failure is translated
-here, once, into the :class:`~localhub.errors.RemoteError` family; the sync engine never sees
-a ``requests`` exception.
+here, once (:mod:`localhub.remote_answers`), into the :class:`~localhub.errors.RemoteError`
+family; the sync engine never sees a ``requests`` exception.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
-import re
-import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .codec import from_json, to_request
-from .errors import (
-    RemoteAuthError,
-    RemoteCertificateError,
-    RemoteConflictError,
-    RemoteError,
-    RemoteNotFoundError,
-    RemotePreconditionError,
-    RemoteProtocolError,
-    RemoteRejectedError,
-    RemoteUnavailableError,
-    RemoteUnreachableError,
+from .errors import RemoteConflictError, RemoteNotFoundError, RemoteProtocolError
+from .remote_answers import (
+    ENTITY_LABELS,
+    decode_body,
+    entity_problem,
+    not_json_error,
+    status_error,
+    transport_error,
 )
 from .rest_requests import COLLECTION, RequestDescription, create_path, entity_path
 from .types import (
@@ -55,24 +49,9 @@ API_V1ALPHA3 = "/api/model_registry/v1alpha3"
 _COLLECTION = COLLECTION
 
 
-#: The OS's words for why a connection failed, inside urllib3's nested messages.
-_ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
-
-
-def _reason(exc: requests.ConnectionError) -> str:
-    """Why a connection failed, in a few words ("connection refused"), not urllib3's
-    nested pool messages (which repeat the URL and may carry its query)."""
-    text = str(exc)
-    found = _ERRNO_REASON.search(text)
-    if found:
-        return found.group(1).strip().rstrip(".").lower()
-    for marker, words in (("RemoteDisconnected", "the remote closed the connection"),
-                          ("Connection aborted", "the connection was aborted"),
-                          ("reset by peer", "connection reset by the remote"),
-                          ("timed out", "timed out")):
-        if marker in text:
-            return words
-    return "connection failed"
+def _literal(value: str) -> str:
+    """A filterQuery string literal (quotes and backslashes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass
@@ -82,46 +61,6 @@ class Fetched:
     entity: Any
     etag: str | None
     data: dict[str, Any]
-
-
-_LABELS = {RegisteredModel: "registered model", ModelVersion: "model version",
-           ServingEnvironment: "serving environment"}
-
-
-def _entity_problem(cls: type[BaseResource], data: Any) -> str | None:
-    """Why ``data`` cannot be an entity of type ``cls`` as the server returns it, or None."""
-    if not isinstance(data, dict):
-        return f"a JSON {type(data).__name__}, not an object"
-    if not isinstance(data.get("id"), str) or not data["id"]:
-        return "no id"
-    name = data.get("name")
-    if issubclass(cls, Artifact):
-        kind = data.get("artifactType")
-        if cls is not Artifact and kind != cls.kind:
-            return f"artifactType {kind!r}, not {cls.kind!r}"
-        if name is not None and not isinstance(name, str):
-            return "a name that is not a string"
-        return None
-    if not isinstance(name, str) or not name:
-        return "no name"
-    if "artifactType" in data:
-        return f"an artifact ({data['artifactType']!r})"
-    if (cls is ModelVersion) != ("registeredModelId" in data):
-        return "a model version" if "registeredModelId" in data else "no registeredModelId"
-    return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class RemoteRegistry:
@@ -218,20 +157,9 @@ class RemoteRegistry:
                     headers={**({"Content-Type": "application/json"} if body is not None
                                 else {}), **(headers or {})},
                     timeout=self.timeout)
-            except requests.exceptions.SSLError as exc:
-                raise RemoteCertificateError(
-                    f"{method} {shown}: the TLS certificate of the remote could not be verified "
-                    f"({self._redact(exc)}); give the CA that signed it with `localhub remote "
-                    "add NAME URL --ca PATH` (custom_ca= in Python)", url=shown) from None
-            except requests.Timeout:
-                raise RemoteUnreachableError(f"{method} {shown}: timed out", url=shown) from None
-            except requests.ConnectionError as exc:
-                raise RemoteUnreachableError(f"{method} {shown}: cannot reach the remote "
-                                             f"({_reason(exc)})", url=shown) from None
             except requests.RequestException as exc:
-                raise RemoteUnreachableError(f"{method} {shown}: {self._redact(exc)}",
-                                             url=shown) from None
-            data, is_json = self._decode(resp)
+                raise transport_error(method, shown, exc, self.base_url) from None
+            data, is_json = decode_body(resp)
             if resp.status_code == 404 and not is_json and not self._api_confirmed \
                     and self.api == API_V1:
                 # The v1 routes do not exist here (a plain-text "404 page not found"):
@@ -243,65 +171,9 @@ class RemoteRegistry:
                 self._api_confirmed = True
             if 200 <= resp.status_code < 300:
                 if data is not None and not is_json:
-                    raise self._not_json(method, shown, resp, data)
+                    raise not_json_error(method, shown, resp, data)
                 return data, resp.headers.get("ETag")
-            raise self._error(method, shown, resp, data)
-
-    def _redact(self, exc: BaseException) -> str:
-        from .credentials import redact_text
-
-        return redact_text(str(exc), self.base_url)
-
-    @staticmethod
-    def _not_json(method: str, url: str, resp: requests.Response, text: str
-                  ) -> RemoteProtocolError:
-        kind = resp.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
-        hint = (" (an HTML page: a login page or a proxy in front of the registry?)"
-                if "html" in kind or text.lstrip()[:1] == "<" else "")
-        return RemoteProtocolError(
-            f"{method} {url}: the remote answered HTTP {resp.status_code} with {kind}, not "
-            f"JSON{hint}; check that the URL is the Model Registry's base URL and that the "
-            "token is valid", status=resp.status_code, url=url, body=text[:500])
-
-    @staticmethod
-    def _decode(resp: requests.Response) -> tuple[Any, bool]:
-        text = resp.text
-        if not text:
-            return None, False
-        try:
-            return json.loads(text), True
-        except ValueError:
-            return text, False
-
-    @staticmethod
-    def _error(method: str, url: str, resp: requests.Response, data: Any) -> RemoteError:
-        status = resp.status_code
-        if isinstance(data, dict) and isinstance(data.get("message"), str):
-            detail = data["message"]
-        elif isinstance(data, str) and data.strip():
-            detail = data.strip()[:500]
-        else:
-            detail = resp.reason or f"HTTP {status}"
-        where = f"{method} {url}"
-        kwargs: dict[str, Any] = {"status": status, "url": url, "body": data}
-        if status in (401, 403):
-            return RemoteAuthError(
-                f"{where}: HTTP {status} {detail}. The remote refused the credentials: pass a "
-                "valid bearer token (ModelRegistryClient(user_token=...) or sync(token=...)) "
-                "that may read and write the Model Registry", **kwargs)
-        if status in (400, 422):
-            return RemoteRejectedError(f"{where}: HTTP {status}: {detail}", **kwargs)
-        if status == 404:
-            return RemoteNotFoundError(f"{where}: HTTP 404: {detail}", **kwargs)
-        if status == 409:
-            return RemoteConflictError(f"{where}: HTTP 409: {detail}", **kwargs)
-        if status == 412:
-            return RemotePreconditionError(f"{where}: HTTP 412: {detail}", **kwargs)
-        if status in (408, 429) or status >= 500:
-            return RemoteUnavailableError(
-                f"{where}: HTTP {status}: {detail}",
-                retry_after=_retry_after(resp.headers.get("Retry-After")), **kwargs)
-        return RemoteError(f"{where}: HTTP {status}: {detail}", **kwargs)
+            raise status_error(method, shown, resp, data)
 
     # -- entities -----------------------------------------------------------------------------
 
@@ -310,42 +182,54 @@ class RemoteRegistry:
 
     def _entity(self, cls: type[T], data: Any) -> T:
         """``data`` decoded as a ``cls``; RemoteProtocolError when it is not one."""
-        problem = _entity_problem(cls, data)
+        problem = entity_problem(cls, data)
         if problem is None:
             try:
                 return from_json(cls, data)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 problem = str(exc)
-        label = _LABELS.get(cls, "artifact" if issubclass(cls, Artifact) else cls.__name__)
+        label = ENTITY_LABELS.get(cls, "artifact" if issubclass(cls, Artifact) else cls.__name__)
         raise RemoteProtocolError(
             f"{self.shown_url}: the remote answered with something that is not a {label} "
             f"({problem}): {str(data)[:200]!r}; check that the URL is a Model Registry",
             url=self.shown_url, body=data)
 
     def find_model(self, name: str) -> Fetched | None:
-        """The registered model with this name, or None."""
-        try:
-            data, etag = self.request("GET", "/registered_model", params={"name": name})
-        except RemoteNotFoundError:
-            return None
-        return self._one(RegisteredModel, data, etag)
+        """The registered model with exactly this name, or None."""
+        return self._find_named(RegisteredModel, "/registered_model", name, {},
+                                _COLLECTION[RegisteredModel])
 
     def find_serving_environment(self, name: str) -> Fetched | None:
-        """The serving environment with this name, or None."""
-        try:
-            data, etag = self.request("GET", "/serving_environment", params={"name": name})
-        except RemoteNotFoundError:
-            return None
-        return self._one(ServingEnvironment, data, etag)
+        """The serving environment with exactly this name, or None."""
+        return self._find_named(ServingEnvironment, "/serving_environment", name, {},
+                                _COLLECTION[ServingEnvironment])
 
     def find_version(self, name: str, model_id: str) -> Fetched | None:
-        """The version ``name`` of the remote model ``model_id``, or None."""
+        """The version ``name`` (exactly) of the remote model ``model_id``, or None."""
+        return self._find_named(ModelVersion, "/model_version", name,
+                                {"parentResourceId": model_id},
+                                f"/registered_models/{model_id}/versions")
+
+    def _find_named(self, cls: type[T], path: str, name: str, params: dict[str, str],
+                    list_path: str) -> Fetched | None:
+        """A find-one lookup by name whose answer must carry exactly ``name``.
+
+        The upstream server may match ``?name=`` with SQL LIKE (``_`` and ``%`` are
+        wildcards), so an answer of another name says nothing about ``name``: then the
+        collection is asked for ``name`` by a ``filterQuery`` equality, which is exact."""
         try:
-            data, etag = self.request("GET", "/model_version",
-                                      params={"name": name, "parentResourceId": model_id})
+            data, etag = self.request("GET", path, params={"name": name, **params})
         except RemoteNotFoundError:
             return None
-        return self._one(ModelVersion, data, etag)
+        found = self._one(cls, data, etag)
+        if getattr(found.entity, "name", None) == name:
+            return found
+        items, _token = self.list_page(cls, filter_query=f"name = {_literal(name)}",
+                                       path=list_path, page_size=10)
+        for item in items:
+            if getattr(item, "name", None) == name and item.id is not None:
+                return self.fetch(cls, str(item.id))  # with its ETag
+        return None
 
     def find_artifact(self, name: str, version_id: str, kind: str) -> Fetched | None:
         """The artifact ``name`` of type ``kind`` in the remote version, or None."""
@@ -475,7 +359,26 @@ class RemoteRegistry:
         except RemoteNotFoundError:
             return None
         entity = self._one(target, data, etag).entity
+        if name is not None and getattr(entity, "name", None) != name:
+            entity = self._find_exact(target, name, parent_id, external_id)
         return entity if isinstance(entity, cls) else None
+
+    def _find_exact(self, cls: type[BaseResource], name: str, parent_id: str | int | None,
+                    external_id: str | None) -> BaseResource | None:
+        """The entity named exactly ``name``, by a ``filterQuery`` equality (a find-one
+        answer of another name came from a LIKE match: see :meth:`_find_named`)."""
+        clauses = [f"name = {_literal(name)}"]
+        if external_id is not None:
+            clauses.append(f"externalId = {_literal(external_id)}")
+        if parent_id is None:
+            path = "/artifacts" if issubclass(cls, Artifact) else _COLLECTION[cls]
+        elif issubclass(cls, Artifact):
+            path = f"/model_versions/{parent_id}/artifacts"
+        else:
+            path = f"/registered_models/{parent_id}/versions"
+        items, _token = self.list_page(cls, filter_query=" AND ".join(clauses), path=path,
+                                       page_size=10)
+        return next((e for e in items if getattr(e, "name", None) == name), None)
 
     def list(self, cls: type[T], *, parent_id: str | int | None = None,
              filter_query: str | None = None, order_by: str | None = None,

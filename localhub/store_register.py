@@ -6,6 +6,8 @@ their outbox rows, so a taken version name leaves nothing behind.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -15,7 +17,7 @@ from .db import Database
 from .errors import DuplicateError, InvalidInputError
 from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
 
-__all__ = ["RegisterRows"]
+__all__ = ["DEFAULTED_PREFIX", "RegisterRows", "defaulted_values", "record_defaulted"]
 
 
 class RegisterRows:
@@ -37,6 +39,7 @@ class RegisterRows:
         version_description: str | None = None,
         metadata: Mapping[str, SupportedTypes] | None = None,
         artifact_fields: Mapping[str, str | None] | None = None,
+        defaulted: tuple[str, ...] = (),
     ) -> tuple[RegisteredModel, ModelVersion, ModelArtifact]:
         """Model (reused if it exists), version and artifact in ONE transaction.
 
@@ -47,7 +50,8 @@ class RegisterRows:
                                    model_format_name=model_format_name,
                                    model_format_version=model_format_version, author=author,
                                    owner=owner, version_description=version_description,
-                                   metadata=metadata, artifact_fields=artifact_fields)
+                                   metadata=metadata, artifact_fields=artifact_fields,
+                                   defaulted=defaulted)
         return (
             cast(RegisteredModel, from_row(SPECS[RegisteredModel], rows[0])),
             cast(ModelVersion, from_row(SPECS[ModelVersion], rows[1])),
@@ -73,6 +77,7 @@ class RegisterRows:
         version_description: str | None = None,
         metadata: Mapping[str, SupportedTypes] | None = None,
         artifact_fields: Mapping[str, str | None] | None = None,
+        defaulted: tuple[str, ...] = (),
     ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
         model = RegisteredModel(name=name, owner=owner)
         model_values = validated_values(SPECS[RegisteredModel], model)
@@ -105,4 +110,25 @@ class RegisterRows:
                                      entity="model version", key=f"{name}:{version}") from exc
             ma_row = rows.insert(conn, SPECS[ModelArtifact], artifact_values,
                                  parent=mv_row["id"], now=self.clock())
+            if "owner" in defaulted and found is None and owner is not None:
+                record_defaulted(conn, rm_row["uid"], {"owner": owner})
+            if "author" in defaulted and author is not None:
+                record_defaulted(conn, mv_row["uid"], {"author": author})
         return rm_row, mv_row, ma_row
+
+
+#: ``meta`` key prefix of the fields a registration filled in by default, per entity uid.
+DEFAULTED_PREFIX = "defaulted:"
+
+
+def record_defaulted(conn: sqlite3.Connection, uid: str, values: Mapping[str, str]) -> None:
+    """Record that ``values`` of entity ``uid`` are defaults, not the user's choice."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                 (DEFAULTED_PREFIX + uid, json.dumps(dict(values), sort_keys=True)))
+
+
+def defaulted_values(conn: sqlite3.Connection, uid: str) -> dict[str, str]:
+    """The fields of entity ``uid`` holding a default the user never set, with that value."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?",
+                       (DEFAULTED_PREFIX + uid,)).fetchone()
+    return {} if row is None else dict(json.loads(row[0]))

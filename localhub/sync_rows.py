@@ -91,10 +91,36 @@ class SyncRows:
                      "WHERE uid = ? AND version_id = 0", (version_uid, uid))
 
     @staticmethod
+    def descendant_uids(conn: sqlite3.Connection, uid: str) -> list[tuple[str, str]]:
+        """(table, uid) of the versions and artifacts under the model or version ``uid``,
+        parents first."""
+        versions = [r[0] for r in conn.execute(
+            "SELECT v.uid FROM contexts v JOIN contexts m ON m.id = v.parent_id "
+            "WHERE m.uid = ? AND v.kind = 'model-version' ORDER BY v.id", (uid,))]
+        found = [("contexts", v) for v in versions]
+        for parent in [uid, *versions]:
+            found += [("artifacts", r[0]) for r in conn.execute(
+                "SELECT a.uid FROM artifacts a JOIN contexts v ON v.id = a.version_id "
+                "WHERE v.uid = ? ORDER BY a.id", (parent,))]
+        return found
+
+    @staticmethod
     def is_floating(conn: sqlite3.Connection, uid: str) -> bool:
         """Whether the artifact ``uid`` belongs to no version."""
         return conn.execute("SELECT 1 FROM artifacts WHERE uid = ? AND version_id = 0",
                             (uid,)).fetchone() is not None
+
+    @staticmethod
+    def child_uids(conn: sqlite3.Connection, local: Local) -> list[tuple[str, str]]:
+        """(table, uid) of a model's versions or a version's artifacts (else none)."""
+        if local.entity.kind == "registered-model":
+            return [("contexts", r[0]) for r in conn.execute(
+                "SELECT uid FROM contexts WHERE kind = 'model-version' AND parent_id = ? "
+                "ORDER BY id", (local.row_id,))]
+        if local.entity.kind == "model-version":
+            return [("artifacts", r[0]) for r in conn.execute(
+                "SELECT uid FROM artifacts WHERE version_id = ? ORDER BY id", (local.row_id,))]
+        return []
 
     @staticmethod
     def model_of_artifact(conn: sqlite3.Connection, uid: str) -> str | None:

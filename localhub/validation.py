@@ -4,7 +4,9 @@ They are the remote server's limits, taken from its database schema (kubeflow/mo
 ``internal/datastore/embedmd/mysql/migrations``: ``Context.name``, ``Artifact.name`` and both
 ``external_id`` columns are ``VARCHAR(255)``, ``Artifact.uri`` is ``TEXT``, property values are
 ``MEDIUMTEXT`` and property names ``VARCHAR(255)``), so that nothing the server accepts is
-refused offline and nothing accepted offline is refused when it is synced. Every violation
+refused offline and nothing accepted offline is refused when it is synced. The formats, enums
+and required fields of the official OpenAPI spec are checked too (``format: uri`` links,
+``format: int64`` strings), each field's kind declared once in its ``FieldFacts``. Every violation
 raises ``InvalidInputError`` (a ``ValueError``) naming the field and the rule.
 """
 
@@ -28,11 +30,14 @@ __all__ = [
     "INT_PROPERTY_MIN",
     "INT_PROPERTY_MAX",
     "STANDALONE_PREFIX_LENGTH",
+    "URI_PATTERN",
     "check_lookup_text",
     "check_name",
     "check_owned_name",
     "check_optional_text",
     "check_uri",
+    "check_link",
+    "check_int64",
     "check_custom_properties",
     "check_enum",
     "check_id",
@@ -62,6 +67,12 @@ INT_PROPERTY_MIN = -999_999_999
 INT_PROPERTY_MAX = 999_999_999
 
 E = TypeVar("E", bound=Enum)
+#: The spec's ``format: uri`` (``logo``, ``licenseLink``; RFC 3986 absolute URI): a scheme,
+#: then no spaces, no controls, valid %-escapes.
+URI_PATTERN = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*")
+#: The spec's ``format: int64`` strings (metric ``timestamp`` and ``step``).
+_INT64 = re.compile(r"-?[0-9]{1,19}")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
@@ -160,6 +171,25 @@ def check_uri(field: str, value: object, *, required: bool = True) -> str | None
     if _CONTROL.search(text):
         raise InvalidInputError(field, "must not contain control characters")
     return text
+
+
+def check_link(field: str, value: object) -> str:
+    """A ``format: uri`` field (a model's logo or license link): an absolute URI, as the
+    server requires (a data URL is one)."""
+    text = _check_text(field, value, max_chars=None, max_bytes=MAX_TEXT_BYTES)
+    if not URI_PATTERN.fullmatch(text):
+        raise InvalidInputError(field, f"must be an absolute URI (scheme:...), got "
+                                       f"{text[:80]!r}")
+    return text
+
+
+def check_int64(field: str, value: object) -> str:
+    """A ``format: int64`` string (an int is taken as its decimal text)."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _INT64.fullmatch(text) \
+            or not -(2**63) <= int(text) < 2**63:
+        raise InvalidInputError(field, f"must be a 64-bit integer, got {value!r}")
+    return str(int(text))
 
 
 def check_custom_properties(

@@ -12,6 +12,7 @@ from localhub.errors import InvalidInputError, NotFoundError
 from .contract import LocalStore
 from .ledger import Ledger, close_conflict, conflict_rows
 from .merge import CP
+from .registration import descendant_conflicts
 from .snapshot import apply_snapshot, property_cell, snapshot
 
 __all__ = ["Conflict", "list_conflicts", "resolve"]
@@ -94,12 +95,22 @@ def _get_field(snap: dict[str, Any], name: str) -> Any:
 
 
 def resolve(  # noqa: C901 - one decision table over the conflict kinds
-        store: LocalStore, conflict_id: int, choice: str, value: Any = None) -> Conflict:
+        store: LocalStore, conflict_id: int, choice: str, value: Any = None, *,
+        cascade: bool = True) -> Conflict:
     """Resolve a conflict.
 
     * ``ours``: the local values are queued and pushed over the remote's on the next sync.
     * ``theirs``: the remote's values are taken locally (nothing queued).
     * ``value``: ``value`` is set locally for the conflict's field and pushed (one field).
+
+    ``ours`` / ``theirs`` on a ``create-different`` conflict also resolve the open
+    ``create-different`` conflicts of the entity's children (one registration, one resolve),
+    unless ``cascade`` is False.
+
+    ``remote-mismatch`` (the linked id holds another entity): ``ours`` drops the link and
+    queues a create that re-links by natural key or re-creates; ``theirs`` drops the link and
+    the queued changes (the local copy stays, unlinked; the remote's entities are pulled as
+    their own).
     """
     if choice not in ("ours", "theirs", "value"):
         raise InvalidInputError("choice", "must be ours, theirs or value")
@@ -110,6 +121,10 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
         raise NotFoundError(f"no conflict with id {conflict_id}", entity="conflict",
                             key=str(conflict_id))
     c = _conflict(row)
+    if not c.open and c.resolution == choice != "value":
+        # Settled the same way already (a registration's parent settles its children): a
+        # repeated resolve, e.g. of every conflict a listing showed, is not an error.
+        return c
     if not c.open:
         raise InvalidInputError("conflict", f"#{conflict_id} is already resolved "
                                             f"({c.resolution})")
@@ -117,6 +132,7 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
         raise InvalidInputError("value", f"conflict #{conflict_id} has {len(c.fields)} fields; "
                                          "an explicit value resolves a one-field conflict")
     ledger = Ledger(store, c.remote)
+    relink: list[str] = []
     with store.db.write() as conn:
         table = row["entity_table"]
         local = store.load(conn, table, c.entity_uid)
@@ -124,7 +140,22 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
             raise NotFoundError(f"the entity of conflict #{conflict_id} no longer exists")
         mine = snapshot(local.entity)
         top = sorted({f.split(".", 1)[0] for f in c.fields})
-        if c.kind == "create-different":
+        taken = None if c.kind != "create-different" or c.remote_id is None else \
+            ledger.link_by_remote_id(conn, table, c.remote_id)
+        if c.kind == "create-different" and (
+                (taken is not None and taken.uid != c.entity_uid)
+                or c.remote_values.get("name", mine.get("name")) != mine.get("name")):
+            # The remote entity is not this one's counterpart: another name (a LIKE lookup
+            # of the upstream server), or already the counterpart of another local entity.
+            # Linking or copying it would break a UNIQUE key; ours sends the local entity
+            # under its own name (looked up exactly first), theirs is not possible.
+            if choice != "ours":
+                raise InvalidInputError(
+                    "choice", f"conflict #{conflict_id} matched remote {c.remote_id} "
+                    f"({c.remote_values.get('name')!r}), which is not this entity's "
+                    "counterpart; resolve it with ours (the local entity is sent as it is)")
+            relink = [c.entity_uid]
+        elif c.kind == "create-different":
             link_entity = apply_snapshot(local.entity, c.remote_values)
             link_entity.id = c.remote_id
             link_entity.last_update_time_since_epoch = "0"
@@ -138,6 +169,25 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
                     store.write_entity(conn, local, apply_snapshot(local.entity, mine))
                 _queue_ours(conn, store, local, mine, top,
                             {n: c.remote_values.get(n) for n in top})
+        elif c.kind == "remote-mismatch":
+            # The link names an entity that is not ours: drop it either way.
+            ledger.unlink(conn, c.entity_uid)
+            if choice == "ours":
+                # Its children's links were made under the doubtful id: re-link them too.
+                relink = [c.entity_uid]
+                for below_table, below_uid in store.descendant_uids(conn, c.entity_uid):
+                    below = store.load(conn, below_table, below_uid)
+                    if below is None or ledger.link(conn, below_uid) is None:
+                        continue
+                    ledger.unlink(conn, below_uid)
+                    relink.append(below_uid)
+                    _requeue(conn, store, below)
+                _requeue(conn, store, local)
+            elif choice == "theirs":
+                outbox.discard(conn, c.entity_uid)
+            else:
+                raise InvalidInputError("choice", "a remote-mismatch conflict takes ours or "
+                                                  "theirs")
         elif c.kind == "remote-missing":
             if choice == "ours":
                 ledger.unlink(conn, c.entity_uid)
@@ -177,7 +227,22 @@ def resolve(  # noqa: C901 - one decision table over the conflict kinds
                 _queue_ours(conn, store, local, mine, top, now)
         close_conflict(conn, conflict_id, choice, store.clock())
         row = conflict_rows(conn, conflict_id=conflict_id, include_resolved=True)[0]
+        grouped = descendant_conflicts(conn, store, c.remote, c.entity_uid) \
+            if cascade and c.kind == "create-different" and choice != "value" else []
+    for child_id in grouped:  # the rest of the registration (every level) takes the same side
+        resolve(store, child_id, choice, cascade=False)
+    # As after an interrupted create: the next push looks the natural key up first and
+    # links an equal remote entity (or lists a create-different conflict), else POSTs.
+    if relink:
+        ledger.mark_attempted_many(relink)
     return _conflict(row)
+
+
+def _requeue(conn: Any, store: LocalStore, local: Any) -> None:
+    """Queue a create of every field the local entity holds."""
+    mine = snapshot(local.entity)
+    store.queue_change(conn, local, "create",
+                       [n for n, v in mine.items() if v not in (None, {}, [])])
 
 
 def _wire(name: str, value: Any) -> Any:

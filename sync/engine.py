@@ -7,9 +7,9 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Self, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from localhub._entities import SPECS_BY_KIND
+from localhub.database_identity import refuse_same_database
 from localhub.errors import (
     RemoteAuthError,
     RemoteCertificateError,
@@ -19,12 +19,13 @@ from localhub.errors import (
     RemoteProtocolError,
     RemoteRejectedError,
 )
-from localhub.server.identity import refuse_same_database
-from localhub.types import BaseResource, ModelVersion, RegisteredModel, ServingEnvironment
+from localhub.types import RegisteredModel
 
 from .backoff import Backoff
 from .contract import LocalStore, RemoteClient
-from .identity import IDENTITY_KEY
+from .dry_run import describe_plan, entity_class
+from .identity import IDENTITY_KEY, NEWEST_KEY
+from .ifmatch import IfMatch
 from .ledger import Ledger
 from .lock import SyncLock
 from .plan import RANK, Op, count_plan, iter_plan, plan_bound, queued_entities
@@ -33,19 +34,13 @@ from .upstream import check_upstream, pin_upstream
 from .uri_rewrite import UriRewriter
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+; the package supports 3.10
+
     from localhub.store import SQLiteStore
 
 __all__ = ["Policy", "SyncEngine", "SyncReport", "entity_class"]
 
 Policy = Literal["manual", "ours", "theirs"]
-
-
-def entity_class(kind: str) -> type[BaseResource]:
-    """The domain class the REST client addresses an entity of ``kind`` by."""
-    for cls in (RegisteredModel, ModelVersion, ServingEnvironment):
-        if cls.kind == kind:
-            return cls
-    return SPECS_BY_KIND[kind].cls
 #: progress(phase, done, total): phase "push" (operations) or "pull" (entity kinds, 4).
 Progress = Callable[[str, int, int], None]
 
@@ -66,8 +61,12 @@ class SyncReport:
     dry_run: bool = False
     #: Why the run stopped early (remote unreachable after retries), else None.
     stopped: str | None = None
-    #: Messages of operations set aside (400/422) in this run.
+    #: Messages of operations set aside in this run (refused, or failing while the remote
+    #: answered other requests).
     errors: list[str] = field(default_factory=list)
+    #: Messages of pulled entities the local store refused in this run (held: retried by
+    #: every pull, listed by ``status``).
+    held: list[str] = field(default_factory=list)
     #: Dry run: the operations it would send, with their requests.
     plan: list[dict[str, Any]] = field(default_factory=list)
     #: Open conflicts visible at the end of the run (ids).
@@ -88,6 +87,11 @@ class SyncReport:
 
     def to_json(self, **options: Any) -> str:
         return json.dumps(self.to_dict(), **options)
+
+
+def _stopped(report: SyncReport) -> bool:
+    """Whether a call stopped the run (a function: the type checker keeps no narrowing)."""
+    return report.stopped is not None
 
 
 class SyncEngine:
@@ -134,6 +138,8 @@ class SyncEngine:
         #: The one retry policy of this engine's loops (identity check, push ops, pull).
         self.retry = Backoff(base=backoff, cap=backoff_cap, attempts=max_attempts, rng=self.rng)
         self.ledger = Ledger(store, remote.base_url)
+        #: Whether the remote honours If-Match (the one-request update needs it proven).
+        self.if_match = IfMatch(store, self.ledger)
         # Before any request: a server of this very database refuses it, and so do we.
         refuse_same_database(cast("SQLiteStore", store), remote)  # it reads meta only
 
@@ -162,7 +168,7 @@ class SyncEngine:
         check_upstream(self.store, self.ledger.remote)
         sent_before = self.remote.requests_sent
         if dry_run:
-            return self._dry_run(report)
+            return describe_plan(self, report)
         with SyncLock(self.store.path, self.remote.base_url, wait=self.lock_wait):
             self._check_identity(report)
             if report.stopped is None and push:
@@ -206,23 +212,16 @@ class SyncEngine:
 
     # -- identity -----------------------------------------------------------------------------
 
-    def _check_identity(self, report: SyncReport) -> None:
-        """One GET of the anchor model; a mismatch raises RemoteIdentityError."""
-        text = self.ledger.get_state(IDENTITY_KEY)
-        if text is None:
-            return
-        from localhub.credentials import redact_url
-
-        pinned = json.loads(text)
-        url = redact_url(self.ledger.remote)
+    def _probe_model(self, model_id: str, report: SyncReport) -> dict[str, str] | None:
+        """GET one registered model with retries: its identity, or None when absent or when
+        the remote stopped answering (then ``report.stopped`` says so)."""
         attempt = 0
         while True:
             try:
-                found = self.remote.fetch(RegisteredModel, pinned["model_id"]).entity
+                found = self.remote.fetch(RegisteredModel, model_id).entity
                 break
             except RemoteNotFoundError:
-                found = None
-                break
+                return None
             except (RemoteAuthError, RemoteCertificateError, RemoteProtocolError):
                 raise
             except RemoteError as exc:
@@ -232,12 +231,52 @@ class SyncEngine:
                 if self.retry.exhausted(attempt):
                     report.stopped = (f"the remote is not answering ({exc.message}); the queue "
                                       "is kept, run sync again later")
-                    return
+                    return None
                 self.sleep(self.retry.delay(attempt, exc.retry_after))
-        report.identity_checked = True
-        seen = None if found is None else {
-            "model_id": str(found.id), "create_time": str(found.create_time_since_epoch),
-            "name": found.name}
+        return {"model_id": str(found.id), "create_time": str(found.create_time_since_epoch),
+                "name": found.name}
+
+    def _check_identity(self, report: SyncReport) -> None:
+        """One GET: the newest linked model (or the anchor); a mismatch raises
+        RemoteIdentityError (a second GET, of the anchor, tells a restore from a new server)."""
+        text = self.ledger.get_state(IDENTITY_KEY)
+        if text is None:
+            return
+        from localhub.credentials import redact_url
+
+        pinned = json.loads(text)
+        url = redact_url(self.ledger.remote)
+        newest_text = self.ledger.get_state(NEWEST_KEY)
+        newest = None if newest_text is None else json.loads(newest_text)
+        if newest is not None and newest["model_id"] != pinned["model_id"]:
+            got = self._probe_model(newest["model_id"], report)
+            if _stopped(report):
+                return
+            if got is not None and got["create_time"] == newest["create_time"]:
+                report.identity_checked = True
+                return
+            anchor = self._probe_model(pinned["model_id"], report)
+            if _stopped(report):
+                return
+            report.identity_checked = True
+            if anchor is not None and anchor["create_time"] == pinned["create_time"]:
+                what = ("has no registered model " + newest["model_id"] if got is None else
+                        f"has registered model {newest['model_id']} created at "
+                        f"{got['create_time']}, not at {newest['create_time']}")
+                raise RemoteIdentityError(
+                    f"the remote at {url} went back in time (restored from an older backup?): "
+                    f"it {what} (model {newest.get('name')!r}, synced before). Entities synced "
+                    "since are gone there and their ids may now name other people's entities; "
+                    "nothing was sent. To send the local content again (adopting what the "
+                    f"remote still has), run `localhub remote reset {url} --requeue` (in "
+                    "Python: localhub.sync.reset_remote(..., requeue=True)) and sync again.",
+                    url=url, expected=newest, found=got)
+            seen = anchor
+        else:
+            seen = self._probe_model(pinned["model_id"], report)
+            if _stopped(report):
+                return
+            report.identity_checked = True
         if seen is None or seen["create_time"] != pinned["create_time"]:
             what = ("has no registered model " + str(pinned["model_id"]) if seen is None else
                     f"has registered model {seen['model_id']} created at "
@@ -270,7 +309,7 @@ class SyncEngine:
         done = 0
 
         def run(op: Op) -> Any:
-            return self._with_retries(op, lambda: pusher.push(op), report)
+            return self._with_retries(op, lambda: pusher.push(op), report, probe=pusher.probe)
 
         def account(outcome: Outcome | Rejected) -> None:
             nonlocal done
@@ -308,9 +347,14 @@ class SyncEngine:
             pusher.settle()
         report.rewrites.extend(pusher.rewrites)
 
-    def _with_retries(self, op: Op, call: Callable[[], Outcome], report: SyncReport
-                      ) -> Outcome | Rejected | None:
-        """Run one op; retry retryable errors with backoff; None = the run must stop."""
+    def _with_retries(self, op: Op, call: Callable[[], Outcome | Rejected], report: SyncReport,
+                      probe: Callable[[], bool] | None = None) -> Outcome | Rejected | None:
+        """Run one op; retry retryable errors with backoff; None = the run must stop.
+
+        An op whose every try got a 5xx answer while the remote still answers a plain read
+        (``probe``) is that op's problem: it is set aside with the server's message and the
+        run goes on. No answer at all (connection-level), throttling (408/429) or a failing
+        probe stop the run: the remote as a whole is not usable now."""
         attempt = 0
         while True:
             try:
@@ -324,6 +368,8 @@ class SyncEngine:
                     return self._reject(op, exc)
                 attempt += 1
                 if self.retry.exhausted(attempt):
+                    if exc.status >= 500 and probe is not None and probe():
+                        return self._reject(op, exc)
                     report.stopped = (f"the remote is not answering ({exc.message}); the queue "
                                       "is kept, run sync again later")
                     return None
@@ -331,7 +377,7 @@ class SyncEngine:
 
     def _reject(self, op: Op, exc: RemoteError) -> Rejected:
         message = f"{op.label}: {exc.message}"
-        self.ledger.set_aside(op.uid, message)
+        self.ledger.set_aside(op.uid, message, refused=isinstance(exc, RemoteRejectedError))
         return Rejected(message)
 
     # -- pull ---------------------------------------------------------------------------------
@@ -345,6 +391,7 @@ class SyncEngine:
         progress = puller.progress()
         while True:
             try:
+                puller.retry_held()
                 puller.run()
                 break
             except RemoteAuthError:
@@ -361,53 +408,4 @@ class SyncEngine:
                 self.sleep(self.retry.delay(attempt, exc.retry_after))
         report.pulled += puller.pulled
         report.conflicts += puller.conflicts
-
-    # -- dry run ------------------------------------------------------------------------------
-
-    def _dry_run(self, report: SyncReport) -> SyncReport:
-        """The plan from local data only: no request is sent, nothing is written."""
-        count = 0
-        for op in iter_plan(self.store, self.models):
-            count += 1
-            if not op.supported:
-                op.notes.append("not synced by this version")
-                report.plan.append(op.as_dict())
-                continue
-            with self.store.db.read() as conn:
-                link = self.ledger.link(conn, op.uid)
-                item = self.ledger.item(conn, op.uid)
-                local = self.store.load(conn, op.table, op.uid)
-                conflicts = self.ledger.open_conflicts(conn, op.uid)
-                parent_link = None if local is None or local.parent_uid is None else \
-                    self.ledger.link(conn, local.parent_uid)
-            cls = entity_class(op.kind)
-            if link is None:
-                if item is not None and item["create_attempted_at"] is not None:
-                    op.requests.append(f"GET {self.remote.api} lookup by name (create was "
-                                       "attempted before)")
-                    op.notes.append("may adopt an equal remote entity")
-                parent: str | None = None
-                if op.table == "artifacts" and local is not None and local.parent_uid:
-                    parent = "{version}" if parent_link is None else parent_link.remote_id
-                op.requests.append(str(self.remote.describe("POST", cls, parent_id=parent)))
-            elif link.etag and self.use_etags:
-                op.requests.append(str(self.remote.describe(
-                    "PATCH", cls, remote_id=link.remote_id, note="If-Match")))
-            else:
-                op.requests.append(str(self.remote.describe("GET", cls,
-                                                            remote_id=link.remote_id)))
-                op.requests.append(str(self.remote.describe("PATCH", cls,
-                                                            remote_id=link.remote_id)))
-            for conflict in conflicts:
-                op.notes.append(f"open conflict #{conflict['id']} ({conflict['kind']})")
-            if local is None:
-                op.notes.append("entity no longer exists locally")
-            elif (op.create or "uri" in op.fields) and hasattr(local.entity, "uri"):
-                rewrite = self.uri_rewriter.rewrite(getattr(local.entity, "uri", None))
-                if rewrite is not None:
-                    op.uri_rewrite = rewrite
-                    op.notes.append(f"uri rewritten: {rewrite['from']} -> {rewrite['to']}")
-            report.plan.append(op.as_dict())
-        report.remaining = count
-        report.open_conflicts = self._open_ids()
-        return report
+        report.held.extend(puller.refused)

@@ -23,7 +23,10 @@ from localhub.types import BaseResource, ModelVersion, RegisteredModel
 from .contract import LocalStore
 from .snapshot import content_hash, snapshot
 
-__all__ = ["Ledger", "Link", "Local", "dumps", "is_linked"]
+#: sync_state key prefix of a pulled entity held because the store refused it.
+HELD = "held-pull:"
+
+__all__ = ["Ledger", "Link", "Local", "delete_blocked", "dumps", "is_linked"]
 
 
 def dumps(value: Any) -> str:
@@ -84,6 +87,9 @@ class Ledger:
                          (self.remote, dumps({"model_id": str(remote.id),
                                               "create_time": str(remote.create_time_since_epoch),
                                               "name": getattr(remote, "name", None)})))
+        if pin and isinstance(remote, RegisteredModel) and str(remote.id or "").isdigit() \
+                and remote.create_time_since_epoch:
+            self._note_newest(conn, remote)
         link = Link(uid, table, str(remote.id), base,
                     int(remote.last_update_time_since_epoch or 0), content_hash(base), etag)
         conn.execute(
@@ -95,6 +101,17 @@ class Ledger:
             (self.remote, uid, table, link.remote_id, dumps(base), link.base_update_time,
              link.base_hash, etag))
         return link
+
+    def _note_newest(self, conn: sqlite3.Connection, remote: BaseResource) -> None:
+        """Keep the linked registered model of the highest id (``sync_state`` ``newest``):
+        the identity probe reads it, so a server restored to before its creation is seen."""
+        row = conn.execute("SELECT value FROM sync_state WHERE remote = ? AND key = 'newest'",
+                           (self.remote,)).fetchone()
+        if row is not None and int(json.loads(row[0])["model_id"]) >= int(str(remote.id)):
+            return
+        self.set_state(conn, "newest", dumps({
+            "model_id": str(remote.id), "create_time": str(remote.create_time_since_epoch),
+            "name": getattr(remote, "name", None)}))
 
     # -- outbox and items ---------------------------------------------------------------------
 
@@ -161,19 +178,43 @@ class Ledger:
                          "create_attempted_at IS NULL AND set_aside_at IS NULL AND sent IS NULL",
                          [(self.remote, uid) for uid in [*uids, *unsent_updates]])
 
-    def set_aside(self, uid: str, message: str) -> None:
+    def set_aside(self, uid: str, message: str, *, refused: bool = False) -> None:
+        """Set ``uid`` aside until the next run. ``refused``: the remote refused the request
+        (400/409/422), so a create of an entity not linked yet did not land: its create
+        marker goes (a retry POSTs without a lookup, and a local delete is allowed)."""
         with self.store.db.write() as conn:
             conn.execute(
                 "INSERT INTO sync_items (remote, entity_uid, set_aside_at, message) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (remote, entity_uid) DO UPDATE SET "
                 "set_aside_at = excluded.set_aside_at, message = excluded.message",
                 (self.remote, uid, self.store.clock(), message))
+            if refused and self.link(conn, uid) is None:
+                conn.execute("UPDATE sync_items SET create_attempted_at = NULL, sent = NULL "
+                             "WHERE remote = ? AND entity_uid = ?", (self.remote, uid))
 
     def clear_set_aside(self) -> None:
         """Give set-aside items another chance (a new run, e.g. after the user fixed them)."""
         with self.store.db.write() as conn:
             conn.execute("UPDATE sync_items SET set_aside_at = NULL, message = NULL "
                          "WHERE remote = ?", (self.remote,))
+
+    # -- pulled entities that could not be applied --------------------------------------------
+
+    def hold_pulled(self, conn: sqlite3.Connection, table: str, remote_id: str,
+                    kind: str, parent_uid: str | None, message: str) -> None:
+        """Record a pulled entity the store refused (retried by the next pull)."""
+        self.set_state(conn, f"{HELD}{table}:{remote_id}", dumps(
+            {"table": table, "remote_id": remote_id, "kind": kind, "parent": parent_uid,
+             "message": message, "since": self.store.clock()}))
+
+    def release_pulled(self, conn: sqlite3.Connection, table: str, remote_id: str) -> None:
+        conn.execute("DELETE FROM sync_state WHERE remote = ? AND key = ?",
+                     (self.remote, f"{HELD}{table}:{remote_id}"))
+
+    def held_pulled(self) -> list[dict[str, Any]]:
+        """The pulled entities held by :meth:`hold_pulled`, oldest first."""
+        with self.store.db.read() as conn:
+            return held_rows(conn, self.remote)
 
     # -- conflicts ----------------------------------------------------------------------------
 
@@ -206,6 +247,12 @@ class Ledger:
     def has_open_conflict(self, conn: sqlite3.Connection, uid: str) -> bool:
         return conn.execute("SELECT 1 FROM sync_conflicts WHERE remote = ? AND entity_uid = ? "
                             "AND resolved_at IS NULL", (self.remote, uid)).fetchone() is not None
+
+    def has_open_conflict_of(self, conn: sqlite3.Connection, uid: str, kind: str) -> bool:
+        """Whether ``uid`` has an open conflict of ``kind``."""
+        return conn.execute("SELECT 1 FROM sync_conflicts WHERE remote = ? AND entity_uid = ? "
+                            "AND kind = ? AND resolved_at IS NULL",
+                            (self.remote, uid, kind)).fetchone() is not None
 
     def open_conflict_ids(self) -> list[int]:
         """Ids of the open conflicts with this remote, oldest first."""
@@ -278,6 +325,28 @@ def is_linked(conn: sqlite3.Connection, uid: str) -> bool:
                         (uid,)).fetchone() is not None
 
 
+def delete_blocked(conn: sqlite3.Connection, uid: str) -> bool:
+    """The store's delete guard: True when ``uid`` is linked to a remote; raises
+    DeleteInFlightError when a sync sent (or is sending) its create and no remote confirmed
+    or refused it yet, so that a delete never leaves an entity on a remote only."""
+    if is_linked(conn, uid):
+        return True
+    row = conn.execute("SELECT remote FROM sync_items WHERE entity_uid = ? AND "
+                       "create_attempted_at IS NOT NULL ORDER BY remote LIMIT 1",
+                       (uid,)).fetchone()
+    if row is None:
+        return False
+    from localhub.credentials import redact_url
+    from localhub.errors import DeleteInFlightError
+
+    named = conn.execute("SELECT kind, name FROM contexts WHERE uid = ? UNION ALL "
+                         "SELECT 'artifact', name FROM artifacts WHERE uid = ?",
+                         (uid, uid)).fetchone()
+    kind, name = ("entity", uid) if named is None else (str(named[0]), str(named[1]))
+    raise DeleteInFlightError(kind.replace("registered-", "").replace("-", " "), name,
+                              redact_url(str(row[0])))
+
+
 def conflict_rows(conn: sqlite3.Connection, *, remote: str | None = None,
                   include_resolved: bool = False, conflict_id: int | None = None
                   ) -> list[sqlite3.Row]:
@@ -322,6 +391,17 @@ def set_aside_rows(conn: sqlite3.Connection, remote: str | None = None) -> list[
         "SELECT i.*, c.kind AS c_kind, a.kind AS a_kind FROM sync_items i LEFT JOIN contexts c "
         "ON c.uid = i.entity_uid LEFT JOIN artifacts a ON a.uid = i.entity_uid WHERE "
         "i.set_aside_at IS NOT NULL" + where + " ORDER BY i.set_aside_at", params).fetchall())
+
+
+def held_rows(conn: sqlite3.Connection, remote: str | None = None) -> list[dict[str, Any]]:
+    """Pulled entities the store refused (``remote``, ``table``, ``remote_id``, ``kind``,
+    ``parent``, ``message``, ``since``), oldest first."""
+    where, params = ("", ()) if remote is None else (" AND remote = ?", (remote,))
+    out = []
+    for row in conn.execute("SELECT remote, value FROM sync_state WHERE key LIKE ? ESCAPE '!'"
+                            + where, (HELD.replace("_", "!_") + "%", *params)):
+        out.append({"remote": row[0], **json.loads(row[1])})
+    return sorted(out, key=lambda h: (h["since"], h["remote_id"]))
 
 
 def known_remotes(conn: sqlite3.Connection) -> set[str]:

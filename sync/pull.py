@@ -1,9 +1,13 @@
 """Pull: mirror remote changes into the local store, incrementally.
 
-Per kind (models, versions, artifacts): ``filterQuery=lastUpdateTimeSinceEpoch >= W`` ordered by
-LAST_UPDATE_TIME ascending, paged; rows at exactly ``W`` already applied are skipped by id (the
-server has millisecond ties). Pulled rows never enter the outbox; an entity with pending local
-edits goes through the three-way merge.
+Per kind (models, versions, artifacts): ``filterQuery=lastUpdateTimeSinceEpoch >= W - L``
+ordered by LAST_UPDATE_TIME ascending, in large pages, where ``W`` is the newest update time
+seen and ``L`` the look-back (:data:`LOOKBACK_MS`): a server whose clock stepped back by up to
+``L`` stamps later writes below ``W``, and the window finds them. Listed entities whose update
+time and content hash equal their link's base are skipped without a write (this also settles
+the server's millisecond ties). Pulled rows never enter the outbox; an entity with pending
+local edits goes through the three-way merge. New artifacts are placed by listing versions'
+artifacts concurrently (:mod:`.placing`), the versions new or changed in the run first.
 
 A remote entity that cannot be placed yet is *held*: its natural key is taken by a local
 entity not linked yet that has queued changes or an open conflict (the push adopts it, or the
@@ -15,10 +19,11 @@ that, the link made afterwards would never bring the entity's remote changes or 
 from __future__ import annotations
 
 import hashlib
-import json
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from localhub import outbox
+from localhub.errors import LocalHubError
 from localhub.types import (
     Artifact,
     BaseResource,
@@ -29,17 +34,26 @@ from localhub.types import (
 
 from .ledger import Ledger
 from .merge import CP, merge
+from .placing import READS_PER_WORKER, VersionLister
 from .snapshot import apply_snapshot, content_hash, snapshot
 
 if TYPE_CHECKING:
     from .engine import SyncEngine
 
-__all__ = ["APPLY_BATCH", "Puller"]
+__all__ = ["APPLY_BATCH", "LOOKBACK_MS", "PAGE_SIZE", "Puller"]
 
 #: Pulled entities applied per local transaction.
 APPLY_BATCH = 100
+#: Entities per listed page: few round trips for a large mirror or look-back window.
+PAGE_SIZE = 1000
+#: How far before a kind's watermark each pull re-reads (ms): the largest step back of the
+#: server's clock that loses no change (docs/sync.md, "Clock-safe pull").
+LOOKBACK_MS = 10 * 60 * 1000
 #: The "parent uid" of an artifact pulled as one of no version.
 STANDALONE = ""
+#: What the store raises for a pulled entity it cannot take (a UNIQUE name or external id
+#: taken by another local entity, a value its checks refuse).
+_REFUSALS = (sqlite3.Error, LocalHubError, ValueError, TypeError)
 
 _KINDS: list[tuple[str, type[BaseResource], str]] = [
     ("registered-models", RegisteredModel, "contexts"),
@@ -47,6 +61,12 @@ _KINDS: list[tuple[str, type[BaseResource], str]] = [
     ("artifacts", Artifact, "artifacts"),
     ("serving-environments", ServingEnvironment, "contexts"),
 ]
+
+
+def _unchanged(entity: BaseResource, base_update_time: int, base_hash: str | None) -> bool:
+    """Whether ``entity`` is as its link's base records it (same update time and content)."""
+    return int(entity.last_update_time_since_epoch or 0) == base_update_time \
+        and content_hash(snapshot(entity)) == base_hash
 
 
 class Puller:
@@ -58,6 +78,10 @@ class Puller:
         self.pulled = 0
         self.conflicts = 0
         self.skipped = 0
+        #: Entities listed again (the look-back window) and found unchanged.
+        self.unchanged = 0
+        #: Remote ids of the versions new or changed in this run: where new artifacts are.
+        self._changed_versions: set[str] = set()
         #: Held entities of the kind being pulled: id -> lastUpdateTimeSinceEpoch.
         self.held: dict[str, int] = {}
         #: Remote ids of the models and versions held by this run.
@@ -68,8 +92,12 @@ class Puller:
         self._finished: set[str] = set()
         self._listing: dict[str, list[BaseResource]] = {}
         self._absent: dict[str, set[str]] = {}
+        #: Messages of the entities the store refused in this run (held, see _refused).
+        self.refused: list[str] = []
+        #: (table, remote id) of the held entities retried by this run.
+        self._was_held: set[tuple[str, str]] = set()
 
-    def run(self, page_size: int = 100) -> None:
+    def run(self, page_size: int = PAGE_SIZE) -> None:
         models = self.engine.models
         # A pull limited to some models keeps its own watermarks, so that a later full pull
         # still sees the entities this one skipped.
@@ -79,16 +107,17 @@ class Puller:
             if key in self._finished:
                 continue
             watermark = int(self.ledger.get_state(f"{prefix}watermark:{key}") or 0)
-            seen = set(json.loads(self.ledger.get_state(f"{prefix}seen:{key}") or "[]"))
-            query = f"lastUpdateTimeSinceEpoch >= {watermark}" if watermark else None
+            # The look-back: a server clock stepped back by up to LOOKBACK_MS stamps its later
+            # writes below the watermark; re-reading the window finds them.
+            since = max(0, watermark - LOOKBACK_MS)
+            query = f"lastUpdateTimeSinceEpoch >= {since}" if watermark else None
             if key not in self._listing:
                 self._absent = {}
-                self._listing[key] = list(self.remote.list_all(
-                    cls, filter_query=query, order_by="LAST_UPDATE_TIME", sort_order="ASC",
-                    page_size=page_size))
+                self._listing[key] = self._list(cls, query, page_size)
             items = self._listing[key]
-            fresh = [e for e in items if not (int(e.last_update_time_since_epoch or 0)
-                                              == watermark and e.id in seen)]
+            fresh = self._changed(items, table)
+            if cls is ModelVersion:
+                self._changed_versions.update(str(e.id) for e in fresh)
             if models is not None:
                 fresh = self._scoped(cls, fresh)
             self.held = {}
@@ -96,21 +125,33 @@ class Puller:
                 self._artifacts(fresh)
             else:
                 self._apply_all([(entity, None) for entity in fresh], table)
-            if items:
-                top = max(int(e.last_update_time_since_epoch or 0) for e in items)
-                if self.held:  # stop at the oldest held entity: the next pull sees it again
-                    top = min(self.held.values())
-                at_top = {str(e.id) for e in items
-                          if int(e.last_update_time_since_epoch or 0) == top} - set(self.held)
-                if top == watermark:
-                    at_top |= seen - set(self.held)
+            top = max([watermark, *(int(e.last_update_time_since_epoch or 0) for e in items)])
+            if self.held:  # stop at the oldest held entity: the next pull sees it again
+                top = min(self.held.values())
+            if top != watermark:
                 with self.store.db.write() as conn:
                     self.ledger.set_state(conn, f"{prefix}watermark:{key}", str(top))
-                    self.ledger.set_state(conn, f"{prefix}seen:{key}",
-                                          json.dumps(sorted(at_top)))
             self._finished.add(key)
             self._listing.pop(key, None)
             self.engine._tick("pull", done, len(_KINDS))
+
+    def _list(self, cls: type[BaseResource], query: str | None, page_size: int
+              ) -> list[BaseResource]:
+        return list(self.remote.list_all(cls, filter_query=query, order_by="LAST_UPDATE_TIME",
+                                         sort_order="ASC", page_size=page_size))
+
+    def _changed(self, items: list[BaseResource], table: str) -> list[BaseResource]:
+        """The entities not linked yet or changed since their link's base (update time or
+        content): the look-back window re-reads many unchanged ones, which cost no write."""
+        out = []
+        with self.store.db.read() as conn:
+            for entity in items:
+                link = self.ledger.link_by_remote_id(conn, table, str(entity.id))
+                if link is None or not _unchanged(entity, link.base_update_time,
+                                                  link.base_hash):
+                    out.append(entity)
+        self.unchanged += len(items) - len(out)
+        return out
 
     def progress(self) -> tuple[int, ...]:
         """Changes whenever the pull got further: kinds finished, listings fetched, versions'
@@ -147,6 +188,10 @@ class Puller:
         #: Linked artifacts that are of no version locally: the remote may have attached
         #: them to a version since (an upsert by id), so they are looked for like new ones.
         floating: set[str] = set()
+        #: Of those, the ones touched without a change of content: the mark such an attach
+        #: leaves. An edited one is looked for in new or changed versions only, so that a
+        #: top-level artifact's edits never cost a walk over every version.
+        touched: set[str] = set()
         with self.store.db.read() as conn:
             for entity in items:
                 link = self.ledger.link_by_remote_id(conn, "artifacts", str(entity.id))
@@ -155,33 +200,31 @@ class Puller:
                 elif self.store.is_floating(conn, link.uid):
                     unknown[str(entity.id)] = entity
                     floating.add(str(entity.id))
+                    if content_hash(snapshot(entity)) == link.base_hash:
+                        touched.add(str(entity.id))
         self._apply_all([(e, None) for e in items if str(e.id) not in unknown], "artifacts")
         if not unknown:
             return
         # /artifacts does not say which version an artifact belongs to: list the versions'
-        # artifacts until every one is placed. Versions without a linked artifact first, so a
-        # pull cut short by faults goes on with the versions not placed yet instead of listing
-        # the placed ones again; then the most recently changed.
+        # artifacts until every one is placed. The versions new or changed in this run first
+        # (where new artifacts are); then, for artifacts seen for the first time and touched
+        # ones, the others (a parent's update time does not move with its children): versions
+        # without a linked artifact first, so a pull cut short by faults goes on with the
+        # versions not placed yet, then the most recently changed.
         models = self.engine.models
-        with self.store.db.read() as conn:
-            versions = self.ledger.linked_versions(conn, models)
-        placed: list[tuple[BaseResource, str | None]] = []
+        walk = (set(unknown) - floating) | touched
+        versions: list[tuple[str, str]] = []
+        if walk or self._changed_versions:  # (the query is slow on large mirrors)
+            with self.store.db.read() as conn:
+                versions = self.ledger.linked_versions(conn, models)
+        lister = VersionLister(self.remote, self.engine.workers * READS_PER_WORKER)
         try:
-            for remote_id, uid in versions:
-                if not unknown:
-                    break
-                if set(unknown) <= self._absent.get(remote_id, set()):
-                    continue  # listed before the fault that restarted this run's pull
-                for artifact in self.remote.list_all(Artifact, version_id=remote_id):
-                    if str(artifact.id) in unknown:
-                        unknown.pop(str(artifact.id))
-                        placed.append((artifact, uid))
-                self._absent.setdefault(remote_id, set()).update(unknown)
-                if len(placed) >= APPLY_BATCH:
-                    self._apply_all(placed, "artifacts")
-                    placed = []
-        finally:  # also when a listing fails: keep what was placed
-            self._apply_all(placed, "artifacts")
+            self._place(unknown, set(unknown),
+                        [v for v in versions if v[0] in self._changed_versions], lister)
+            self._place(unknown, walk,
+                        [v for v in versions if v[0] not in self._changed_versions], lister)
+        finally:
+            lister.close()
         # Still of no version: their content merges as usual.
         self._apply_all([(unknown.pop(i), None) for i in sorted(floating & set(unknown))],
                         "artifacts")
@@ -197,6 +240,30 @@ class Puller:
         else:
             self.skipped += len(unknown)  # belongs to no model: unlimited pulls only
 
+    def _place(self, unknown: dict[str, BaseResource], targets: set[str],
+               versions: list[tuple[str, str]], lister: VersionLister) -> None:
+        """List ``versions``' artifacts until none of ``targets`` is left in ``unknown``;
+        each artifact of ``unknown`` found is applied in its version and leaves ``unknown``."""
+        looking = targets & unknown.keys()
+        if not looking:
+            return
+        # Listed before the fault that restarted this run's pull: skipped.
+        todo = [v for v in versions if not looking <= self._absent.get(v[0], set())]
+        placed: list[tuple[BaseResource, str | None]] = []
+        try:
+            for remote_id, uid, artifacts in lister.listings(
+                    todo, lambda: bool(looking & unknown.keys())):
+                for artifact in artifacts:
+                    if str(artifact.id) in unknown:
+                        unknown.pop(str(artifact.id))
+                        placed.append((artifact, uid))
+                self._absent.setdefault(remote_id, set()).update(unknown)
+                if len(placed) >= APPLY_BATCH:
+                    self._apply_all(placed, "artifacts")
+                    placed = []
+        finally:  # also when a listing fails: keep what was placed
+            self._apply_all(placed, "artifacts")
+
     # -- one entity ---------------------------------------------------------------------------
 
     def _apply_all(self, entities: list[tuple[BaseResource, str | None]], table: str) -> None:
@@ -206,7 +273,53 @@ class Puller:
         for start in range(0, len(entities), APPLY_BATCH):
             with self.store.db.batch():
                 for entity, parent_uid in entities[start:start + APPLY_BATCH]:
-                    self._apply(entity, table, parent_uid)
+                    try:
+                        self._apply(entity, table, parent_uid)
+                    except _REFUSALS as exc:
+                        self._refused(entity, table, parent_uid, exc)
+                    else:
+                        if (table, str(entity.id)) in self._was_held:
+                            with self.store.db.write() as conn:
+                                self.ledger.release_pulled(conn, table, str(entity.id))
+
+    def _refused(self, entity: BaseResource, table: str, parent_uid: str | None,
+                 exc: Exception) -> None:
+        """The store refused a pulled entity (its savepoint rolled back): hold it with the
+        reason, and its children with it; the rest of the pull goes on and the next pull
+        fetches it again by id (:meth:`retry_held`)."""
+        name = getattr(entity, "name", None)
+        message = (f"remote {entity.kind} {name!r} (id {entity.id}) could not be applied "
+                   f"locally: {exc}; fix the local entity in the way (rename it or change its "
+                   "external id) and sync again")
+        with self.store.db.write() as conn:
+            self.ledger.hold_pulled(conn, table, str(entity.id), entity.kind, parent_uid,
+                                    message)
+        self.refused.append(message)
+        if isinstance(entity, (RegisteredModel, ModelVersion)):
+            kind = "model" if isinstance(entity, RegisteredModel) else "version"
+            self.held_parents.add((kind, str(entity.id)))
+
+    def retry_held(self) -> None:
+        """Fetch each entity an earlier pull held (the store refused it) and apply it again;
+        one gone from the remote is forgotten."""
+        from localhub.errors import RemoteNotFoundError
+
+        for held in self.ledger.held_pulled():
+            table, remote_id = str(held["table"]), str(held["remote_id"])
+            if (table, remote_id) in self._was_held:
+                continue  # retried already by this run (the engine may call again)
+            cls = Artifact if table == "artifacts" else next(
+                (c for _k, c, _t in _KINDS if c.kind == held["kind"]), None)
+            try:
+                if cls is None:
+                    raise RemoteNotFoundError(f"unknown kind {held['kind']}")
+                entity = self.remote.fetch(cls, remote_id).entity
+            except RemoteNotFoundError:
+                with self.store.db.write() as conn:
+                    self.ledger.release_pulled(conn, table, remote_id)
+                continue
+            self._was_held.add((table, remote_id))
+            self._apply_all([(entity, held["parent"])], table)
 
     def _apply(self, entity: BaseResource, table: str, parent_uid: str | None) -> None:
         theirs = snapshot(entity)
@@ -237,9 +350,9 @@ class Puller:
             to_local = result.to_local
             new_conflicts = {n: c for n, c in result.conflicts.items() if n not in frozen}
             if new_conflicts and policy == "theirs":
-                from .push import Pusher
+                from .push_update import override
 
-                to_local = Pusher._override(to_local, new_conflicts, side=2)
+                to_local = override(to_local, new_conflicts, side=2)
             to_local = self.engine.localize(to_local, local.entity)
             updated = apply_snapshot(local.entity, to_local)
             if updated is not local.entity:
@@ -279,7 +392,8 @@ class Puller:
         if isinstance(entity, ModelVersion):
             plink = self.ledger.link_by_remote_id(conn, "contexts",
                                                   str(entity.registered_model_id))
-            if plink is None:
+            if plink is None or self.ledger.has_open_conflict_of(conn, plink.uid,
+                                                                 "remote-mismatch"):
                 self.skipped += 1
                 if ("model", str(entity.registered_model_id)) in self.held_parents:
                     self._hold(entity)

@@ -12,19 +12,30 @@ from localhub.types import BaseResource
 from . import ledger
 from .contract import LocalStore
 from .identity import IDENTITY_KEY
-from .plan import label_of
+from .plan import RANK, label_of
 from .upstream import UPSTREAM_KEY
+from .verify import KIND as MISMATCH
 
-__all__ = ["entity_sync_state", "sync_status"]
+__all__ = ["NOT_SYNCED_REASON", "entity_sync_state", "sync_status"]
+
+#: Why queued changes of inference services and serve models are never sent.
+NOT_SYNCED_REASON = ("not synced by this version: an inference service names its model, "
+                     "version and serving environment by ids of this database; the change "
+                     "stays queued locally")
 
 
 def sync_status(store: LocalStore, remote: str | None = None) -> dict[str, Any]:
     """Where sync stands, from local data only (no request). Keys (stable, see docs/sync.md):
 
     ``upstream``, ``queued`` (``changes``, ``entities``, ``by_kind`` -> op -> count),
-    ``conflicts_open``, ``set_aside`` (list of ``remote``, ``entity``, ``kind``, ``message``,
-    ``since``), ``remotes`` (url -> ``last_push``, ``last_pull``, ``identity``, ``links``,
-    ``conflicts_open``). Times are epoch milliseconds or None.
+    ``conflicts_open``, ``not_synced`` (queued kinds a sync never sends: ``kind``,
+    ``changes``, ``reason``), ``set_aside`` (list of ``remote``, ``entity``, ``kind``, ``message``,
+    ``since``), ``mismatched`` (links whose remote entity is not ours: ``remote``,
+    ``conflict``, ``entity``, ``remote_id``, ``message``),
+    ``held`` (pulled entities the store refused: ``remote``, ``entity``, ``kind``,
+    ``remote_id``, ``message``, ``since``), ``remotes`` (url -> ``last_push``,
+    ``last_pull``, ``identity``, ``links``, ``conflicts_open``). Times are epoch milliseconds
+    or None.
     """
     remote = remote.rstrip("/") if remote else None
     out: dict[str, Any] = {"upstream": store.get_meta(UPSTREAM_KEY)}
@@ -33,6 +44,9 @@ def sync_status(store: LocalStore, remote: str | None = None) -> dict[str, Any]:
         out["queued"] = {"changes": sum(n for ops in by_kind.values() for n in ops.values()),
                          "entities": outbox.queued_entities(conn), "by_kind": by_kind}
         out["conflicts_open"] = ledger.count_open_conflicts(conn, remote=remote)
+        out["not_synced"] = [{"kind": kind, "changes": sum(ops.values()),
+                              "reason": NOT_SYNCED_REASON}
+                             for kind, ops in by_kind.items() if kind not in RANK]
         aside = []
         for row in ledger.set_aside_rows(conn, remote):
             table = "contexts" if row["c_kind"] else "artifacts"
@@ -41,6 +55,15 @@ def sync_status(store: LocalStore, remote: str | None = None) -> dict[str, Any]:
                           "kind": row["c_kind"] or row["a_kind"], "message": row["message"],
                           "since": int(row["set_aside_at"])})
         out["set_aside"] = aside
+        out["mismatched"] = [
+            {"remote": row["remote"], "conflict": int(row["id"]),
+             "entity": label_of(store, conn, row["entity_table"], row["entity_uid"])[0],
+             "remote_id": row["remote_id"], "message": row["message"]}
+            for row in ledger.conflict_rows(conn, remote=remote) if row["kind"] == MISMATCH]
+        out["held"] = [{"remote": h["remote"], "entity": f"{h['kind']} {h['remote_id']}",
+                        "kind": h["kind"], "remote_id": h["remote_id"],
+                        "message": h["message"], "since": int(h["since"])}
+                       for h in ledger.held_rows(conn, remote)]
         urls = ledger.known_remotes(conn)
         if out["upstream"]:
             urls.add(out["upstream"])
@@ -63,7 +86,8 @@ def sync_status(store: LocalStore, remote: str | None = None) -> dict[str, Any]:
 def entity_sync_state(store: LocalStore, entity: BaseResource) -> dict[str, Any]:
     """Sync state of one entity, from local data only. Keys (stable): ``origin`` ("local" or
     "remote"), ``pending`` (queued outbox changes), ``pending_fields`` (their fields),
-    ``remote_ids`` (remote URL -> id there), ``conflicts_open``, ``set_aside`` (message or None).
+    ``remote_ids`` (remote URL -> id there), ``conflicts_open``, ``set_aside`` (message or None),
+    ``mismatch`` (why its remote link is in doubt, or None).
     """
     with store.db.read() as conn:
         found = store.uid_and_origin(conn, entity)
@@ -74,4 +98,7 @@ def entity_sync_state(store: LocalStore, entity: BaseResource) -> dict[str, Any]
         return {"origin": origin, "pending": pending, "pending_fields": sorted(fields),
                 "remote_ids": ledger.remote_ids(conn, uid),
                 "conflicts_open": ledger.count_open_conflicts(conn, uid=uid),
-                "set_aside": ledger.set_aside_message(conn, uid)}
+                "set_aside": ledger.set_aside_message(conn, uid),
+                "mismatch": next((row["message"] for row in ledger.conflict_rows(conn)
+                                  if row["entity_uid"] == uid and row["kind"] == MISMATCH),
+                                 None)}

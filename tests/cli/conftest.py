@@ -1,8 +1,9 @@
-"""Fixtures of the CLI suite: a CliRunner on a real temp database."""
+"""Fixtures of the CLI suite: a CliRunner on a real temp database, a real ``localhub serve``
+as the remote, sync loops started as processes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ from click.testing import CliRunner, Result
 from localhub.cli.main import main
 from localhub.store import SQLiteStore
 
-Invoke = Callable[..., Result]
+from tests.support.cli import Invoke
+from tests.support.servers import Server, serving
+from tests.support.sync_loop import Loop
 
 
 @pytest.fixture
@@ -35,3 +38,21 @@ def invoke(db: Path) -> Invoke:
 def store(db: Path) -> SQLiteStore:
     """The library's view of the same database file."""
     return SQLiteStore(db)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A real `localhub serve` on a free port with its own database: the remote."""
+    with serving(tmp_path / "srv-home", tmp_path / "remote.db", tmp_path / "serve.log") as srv:
+        yield srv
+
+
+@pytest.fixture
+def loops() -> Iterator[list[Loop]]:
+    """Loops started by a test, killed at the end if still running."""
+    started: list[Loop] = []
+    yield started
+    for loop in started:
+        if loop.proc.poll() is None:
+            loop.proc.kill()
+            loop.proc.wait(10)

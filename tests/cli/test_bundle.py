@@ -12,7 +12,7 @@ import pytest
 from localhub.store import SQLiteStore
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
-from .conftest import Invoke
+from tests.support.cli import Invoke
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from localhub.store import SQLiteStore
 
-from .conftest import Invoke
+from tests.support.cli import Invoke
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from localhub.kserve import service_name, to_yaml
 from localhub.store import SQLiteStore
 from localhub.types import ModelVersion, RegisteredModel
 
-from .conftest import Invoke
+from tests.support.cli import Invoke
 
 yaml = pytest.importorskip("yaml")
 

@@ -17,7 +17,7 @@ from localhub.cli.main import main
 from localhub.doctor import check_database
 from localhub.urls import normalize_remote_url
 
-from .conftest import Invoke
+from tests.support.cli import Invoke
 
 
 def _run(*args: str, env: dict[str, str] | None = None, color: bool = False) -> Result:

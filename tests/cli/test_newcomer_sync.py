@@ -19,10 +19,10 @@ from click.shell_completion import ShellComplete
 
 from localhub.cli.main import main
 
-from ._sync_helpers import API, Server, server  # noqa: F401  (fixture)
-from .conftest import Invoke
-from .test_sync_cmds import _conflict
+from tests.support.cli import Invoke
+from tests.support.cli import make_conflict as _conflict
 from tests.support.processes import FAULTPROXY, free_port, stop, wait_healthy
+from tests.support.servers import API, Server
 
 
 class Proxy:
@@ -43,7 +43,7 @@ class Proxy:
 
 
 @pytest.fixture
-def proxy(server: Server, tmp_path: Path) -> Iterator[Proxy]:  # noqa: F811
+def proxy(server: Server, tmp_path: Path) -> Iterator[Proxy]:
     """A real fault proxy process in front of the server."""
     port = free_port()
     log = tmp_path / "proxy.log"
@@ -73,7 +73,7 @@ def _register(invoke: Invoke, n: int) -> None:
 # -- which remote -------------------------------------------------------------------------------
 
 
-def test_plain_sync_goes_on_with_the_upstream(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_plain_sync_goes_on_with_the_upstream(invoke: Invoke, server: Server) -> None:
     """After `sync --remote URL`, a plain `sync` uses that URL and says why."""
     _register(invoke, 1)
     assert invoke("sync", "--remote", server.url).exit_code == 0
@@ -84,7 +84,7 @@ def test_plain_sync_goes_on_with_the_upstream(invoke: Invoke, server: Server) ->
     assert server.model("m0")["description"] == "second"
 
 
-def test_url_with_the_api_path_is_normalised(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_url_with_the_api_path_is_normalised(invoke: Invoke, server: Server) -> None:
     """A --remote URL with the API path syncs like the bare server address."""
     _register(invoke, 1)
     plan = invoke("sync", "--remote", server.url + API + "/", "--dry-run")
@@ -96,7 +96,7 @@ def test_url_with_the_api_path_is_normalised(invoke: Invoke, server: Server) -> 
     assert json.loads(invoke("status", "--offline", "--json").stdout)["upstream"] == server.url
 
 
-def test_sync_of_an_unknown_model_is_an_error(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_sync_of_an_unknown_model_is_an_error(invoke: Invoke, server: Server) -> None:
     """`sync --model nosuch` exits 1 naming the model; a dry run only notes it."""
     _register(invoke, 1)
     result = invoke("sync", "--remote", server.url, "--model", "nosuch")
@@ -111,7 +111,7 @@ def test_sync_of_an_unknown_model_is_an_error(invoke: Invoke, server: Server) ->
 
 
 def test_verbose_prints_each_request_and_never_the_token(invoke: Invoke,
-                                                        server: Server) -> None:  # noqa: F811
+                                                        server: Server) -> None:
     """--verbose lists method, path, status and time of each request; the token never shows."""
     secret = "s3cr3t-token-value"
     invoke("remote", "add", "local", server.url, "--token-env", "REG_TOKEN")
@@ -127,7 +127,7 @@ def test_verbose_prints_each_request_and_never_the_token(invoke: Invoke,
     assert not [line for line in quiet.stderr.splitlines() if line.startswith("  ")]
 
 
-def test_log_lists_the_last_syncs(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_log_lists_the_last_syncs(invoke: Invoke, server: Server) -> None:
     """log lists each sync (newest first) with its remote, counts and outcome."""
     _register(invoke, 2)
     assert invoke("sync", "--remote", server.url).exit_code == 0
@@ -144,7 +144,7 @@ def test_log_lists_the_last_syncs(invoke: Invoke, server: Server) -> None:  # no
     assert len(invoke("log", "-n", "1").stdout.splitlines()) == 2
 
 
-def test_delete_refuses_synced_entries(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_delete_refuses_synced_entries(invoke: Invoke, server: Server) -> None:
     """A synced model or version is not deleted: exit 1, the reason and `archive` instead."""
     _register(invoke, 1)
     assert invoke("sync", "--remote", server.url).exit_code == 0
@@ -156,7 +156,7 @@ def test_delete_refuses_synced_entries(invoke: Invoke, server: Server) -> None: 
     assert invoke("show", "m0", "1").exit_code == 0
 
 
-def test_completion_of_open_conflict_ids(invoke: Invoke, server: Server, db: Path,  # noqa: F811
+def test_completion_of_open_conflict_ids(invoke: Invoke, server: Server, db: Path,
                                          tmp_path: Path) -> None:
     """Tab after `resolve` offers the open conflict ids only."""
     conflict = _conflict(invoke, server, tmp_path, local=("--description", "mine"),

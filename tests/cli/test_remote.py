@@ -10,7 +10,7 @@ import pytest
 from localhub import config as cfg
 from localhub.errors import ConfigError
 
-from .conftest import Invoke
+from tests.support.cli import Invoke
 
 
 def test_add_list_default_remove(invoke: Invoke, isolated_home: Path) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ._sync_helpers import Server, server  # noqa: F401  (fixture)
-from .conftest import Invoke
+from tests.support.cli import Invoke
 from tests.support.processes import start_serve, stop
+from tests.support.servers import Server
 
 
 def test_reset_then_requeue_sends_everything_to_a_new_server(
-        invoke: Invoke, server: Server, tmp_path: Path) -> None:  # noqa: F811
+        invoke: Invoke, server: Server, tmp_path: Path) -> None:
     """Syncing with a replacement server is refused; reset --requeue re-sends everything to it."""
     assert invoke("register", "m", "s3://b/m", "--version", "1").exit_code == 0
     assert invoke("sync", "--remote", server.url).exit_code == 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from ._sync_helpers import Server, server  # noqa: F401  (fixture)
-from .conftest import Invoke
+from tests.support.cli import Invoke
+from tests.support.servers import Server
 
 
-def test_show_before_and_after_sync(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_show_before_and_after_sync(invoke: Invoke, server: Server) -> None:
     """Before sync: pending changes and no remote ids; after: nothing pending, remote ids."""
     assert invoke("register", "m", "s3://b/m", "--version", "1").exit_code == 0
     before = json.loads(invoke("show", "m", "1", "--json").stdout)["sync"]

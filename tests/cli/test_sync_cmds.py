@@ -10,44 +10,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from localhub.cli.main import main
 from localhub.cli.sync_loop import backoff_delay, parse_duration
 from localhub.store import SQLiteStore
 from localhub.sync.lock import SyncLock
 
-from ._sync_helpers import Server, server  # noqa: F401  (fixture)
-from .conftest import Invoke
+from tests.support.cli import Invoke
+from tests.support.cli import make_conflict as _conflict
+from tests.support.cli import run_cli as _run
 from tests.support.processes import free_port
-
-
-def _run(db: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    """`localhub --db DB ARGS...` in-process on another database."""
-    return CliRunner().invoke(main, ["--db", str(db), *args], env=env, catch_exceptions=False)
-
-
-def _conflict(invoke: Invoke, server: Server, tmp_path: Path, *,  # noqa: F811
-              local: tuple[str, ...], remote: tuple[str, ...]) -> int:
-    """Make one conflict on the test database: `update m ...local` vs `...remote` elsewhere."""
-    assert invoke("register", "m", "s3://b/m/1", "--version", "v1").exit_code == 0
-    assert invoke("sync", "--remote", server.url).exit_code == 0
-    other = tmp_path / "other.db"
-    assert _run(other, "sync", "--remote", server.url).exit_code == 0
-    assert _run(other, "update", "m", *remote).exit_code == 0
-    assert _run(other, "sync", "--remote", server.url).exit_code == 0
-    assert invoke("update", "m", *local).exit_code == 0
-    result = invoke("sync", "--remote", server.url, "--json")
-    assert result.exit_code == 3, result.output
-    ids: list[int] = json.loads(result.stdout)["open_conflicts"]
-    assert len(ids) == 1
-    return ids[0]
-
+from tests.support.servers import Server
 
 # -- sync ---------------------------------------------------------------------------------------
 
 
-def test_sync_pushes_and_prints_a_summary(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_sync_pushes_and_prints_a_summary(invoke: Invoke, server: Server) -> None:
     """An offline registration reaches the remote; the summary counts it; exit 0."""
     invoke("register", "fraud", "s3://b/fraud/1", "--version", "1.0")
     result = invoke("sync", "--remote", server.url)
@@ -58,7 +35,7 @@ def test_sync_pushes_and_prints_a_summary(invoke: Invoke, server: Server) -> Non
     assert invoke("pending", "--json").stdout.strip() == "[]"
 
 
-def test_sync_json_report_and_configured_remote(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_sync_json_report_and_configured_remote(invoke: Invoke, server: Server) -> None:
     """--json prints the report's stable keys; the default remote of config.toml is used."""
     assert invoke("remote", "add", "lab", server.url).exit_code == 0
     invoke("register", "a", "s3://b/a", "--version", "1")
@@ -70,7 +47,7 @@ def test_sync_json_report_and_configured_remote(invoke: Invoke, server: Server) 
     assert (report["created"], report["remaining"], report["open_conflicts"]) == (3, 0, [])
 
 
-def test_push_only_and_pull_only(invoke: Invoke, server: Server, tmp_path: Path) -> None:  # noqa: F811
+def test_push_only_and_pull_only(invoke: Invoke, server: Server, tmp_path: Path) -> None:
     """--push-only sends without pulling; --pull-only brings remote models without pushing."""
     other = tmp_path / "other.db"
     _run(other, "register", "theirs", "s3://b/t", "--version", "1")
@@ -83,7 +60,7 @@ def test_push_only_and_pull_only(invoke: Invoke, server: Server, tmp_path: Path)
     assert sorted(names) == ["mine", "theirs"]
 
 
-def test_model_option_limits_the_sync(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_model_option_limits_the_sync(invoke: Invoke, server: Server) -> None:
     """--model NAME pushes only that model; the other stays queued."""
     invoke("register", "one", "s3://b/1", "--version", "1")
     invoke("register", "two", "s3://b/2", "--version", "1")
@@ -94,7 +71,7 @@ def test_model_option_limits_the_sync(invoke: Invoke, server: Server) -> None:  
     assert {c["model"] for c in json.loads(invoke("pending", "--json").stdout)} == {"one"}
 
 
-def test_dry_run_prints_the_plan_and_sends_nothing(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_dry_run_prints_the_plan_and_sends_nothing(invoke: Invoke, server: Server) -> None:
     """--dry-run lists the requests and URI rewrites, as text and JSON; nothing reaches the
     remote and the queue is unchanged."""
     invoke("remote", "add", "lab", server.url, "--uri-map", "file:///data/=s3://team/")
@@ -112,7 +89,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(invoke: Invoke, server: Serve
     assert len(json.loads(invoke("pending", "--json").stdout)) == 3
 
 
-def test_uri_map_is_applied_on_push(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_uri_map_is_applied_on_push(invoke: Invoke, server: Server) -> None:
     """The remote receives the rewritten artifact URI; the local one is unchanged."""
     invoke("remote", "add", "lab", server.url, "--uri-map", "file:///data/=s3://team/")
     invoke("register", "m", "file:///data/m/1", "--version", "1")
@@ -153,7 +130,7 @@ def test_auth_failure_exits_1_with_how_to_fix(invoke: Invoke, tmp_path: Path) ->
         stop(proc)
 
 
-def test_concurrent_sync_exits_1(invoke: Invoke, db: Path, server: Server) -> None:  # noqa: F811
+def test_concurrent_sync_exits_1(invoke: Invoke, db: Path, server: Server) -> None:
     """While another sync holds the lock, sync exits 1 with a clear message."""
     invoke("register", "m", "s3://b/m", "--version", "1")
     with SyncLock(str(db), server.url, wait=0):
@@ -183,7 +160,7 @@ def test_sync_usage_errors_exit_2(invoke: Invoke, args: list[str], message: str)
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_progress_only_on_a_terminal(invoke: Invoke, server: Server,  # noqa: F811
+def test_progress_only_on_a_terminal(invoke: Invoke, server: Server,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Not a terminal: no progress line; a terminal: 'push [...] n/m' lines on stderr."""
     invoke("register", "m", "s3://b/m", "--version", "1")
@@ -199,7 +176,7 @@ def test_progress_only_on_a_terminal(invoke: Invoke, server: Server,  # noqa: F8
 # -- conflicts and resolve ----------------------------------------------------------------------
 
 
-def test_conflict_exit_3_list_show_and_resolve_by_value(invoke: Invoke, server: Server,  # noqa: F811
+def test_conflict_exit_3_list_show_and_resolve_by_value(invoke: Invoke, server: Server,
                                                         tmp_path: Path) -> None:
     """Same field changed on both sides: exit 3; conflicts lists base/local/remote; resolve
     --value sets and pushes it; the next sync exits 0."""
@@ -229,7 +206,7 @@ def test_conflict_exit_3_list_show_and_resolve_by_value(invoke: Invoke, server: 
 
 
 @pytest.mark.parametrize(("choice", "expected"), [("--ours", "mine"), ("--theirs", "theirs")])
-def test_resolve_ours_and_theirs(invoke: Invoke, server: Server, tmp_path: Path,  # noqa: F811
+def test_resolve_ours_and_theirs(invoke: Invoke, server: Server, tmp_path: Path,
                                  choice: str, expected: str) -> None:
     """--ours pushes the local value over the remote's; --theirs takes the remote's locally."""
     cid = _conflict(invoke, server, tmp_path, local=("--description", "mine"),
@@ -240,7 +217,7 @@ def test_resolve_ours_and_theirs(invoke: Invoke, server: Server, tmp_path: Path,
     assert json.loads(invoke("show", "m", "--json").stdout)["model"]["description"] == expected
 
 
-def test_resolve_property_value_is_typed(invoke: Invoke, server: Server,  # noqa: F811
+def test_resolve_property_value_is_typed(invoke: Invoke, server: Server,
                                          tmp_path: Path) -> None:
     """--value KEY=10 on a custom-property conflict stores an int, as --meta does."""
     cid = _conflict(invoke, server, tmp_path, local=("--meta", "k=1"), remote=("--meta", "k=2"))
@@ -255,7 +232,7 @@ def test_resolve_property_value_is_typed(invoke: Invoke, server: Server,  # noqa
                                                           "int_value": "10"}
 
 
-def test_resolve_errors(invoke: Invoke, server: Server, tmp_path: Path) -> None:  # noqa: F811
+def test_resolve_errors(invoke: Invoke, server: Server, tmp_path: Path) -> None:
     """Usage errors exit 2; an unknown or already resolved id exits 1 with one line."""
     cid = _conflict(invoke, server, tmp_path, local=("--description", "mine"),
                     remote=("--description", "theirs"))
@@ -277,7 +254,7 @@ def test_resolve_errors(invoke: Invoke, server: Server, tmp_path: Path) -> None:
 # -- status -------------------------------------------------------------------------------------
 
 
-def test_status_queue_remote_and_reachability(invoke: Invoke, server: Server) -> None:  # noqa: F811
+def test_status_queue_remote_and_reachability(invoke: Invoke, server: Server) -> None:
     """status shows queued changes by kind, last push/pull after a sync, reachability."""
     invoke("remote", "add", "lab", server.url)
     invoke("register", "m", "s3://b/m", "--version", "1")
@@ -328,7 +305,7 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 
 
 def test_workers_option_pushes_one_request_at_a_time_and_rejects_zero(
-        tmp_path: Path, server: Server) -> None:  # noqa: F811
+        tmp_path: Path, server: Server) -> None:
     """`--workers 1` still pushes everything; `--workers 0` is a usage error (exit 2)."""
     db = tmp_path / "w.db"
     store = SQLiteStore(db)

@@ -6,8 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,25 +13,14 @@ import requests
 
 from localhub.store import SQLiteStore
 
-from ._sync_helpers import Server, server  # noqa: F401  (fixture)
 from tests.support.processes import free_port, stop
+from tests.support.servers import Server
+from tests.support.sync_loop import Loop, register_offline, until
 
 pytestmark = pytest.mark.slow
 
-
-def _register(db: Path, name: str) -> None:
-    """Register `name` version 1 offline with the library (queued for sync)."""
-    SQLiteStore(db).register_model(name, f"s3://b/{name}/1", version="1", author="t", owner="t")
-
-
-def _until(check: Callable[[], bool], timeout: float, what: str, log: Path) -> float:
-    """Wait until ``check()``; returns the seconds it took; fails with the loop's output."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"{what} not seen within {timeout}s; loop output:\n{log.read_text()}")
-        time.sleep(0.1)
-    return time.monotonic() - start
+#: What ``sync --every --watch --verbose`` says when a local change starts no run.
+NO_RUN = "nothing new queued; no run"
 
 
 def _healthy(url: str) -> bool:
@@ -44,48 +31,15 @@ def _healthy(url: str) -> bool:
         return False
 
 
-class Loop:
-    """A running `localhub sync --every ...` with its output file."""
-
-    def __init__(self, tmp_path: Path, db: Path, *args: str) -> None:
-        self.out = tmp_path / "loop.out"
-        self.err = tmp_path / "loop.err"
-        env = {**os.environ, "LOCALHUB_HOME": str(tmp_path / "home")}
-        with open(self.out, "wb") as out, open(self.err, "wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "localhub.cli", "--db", str(db), "sync", *args],
-                stdout=out, stderr=err, env=env)
-
-    def lines(self) -> list[str]:
-        """The log lines printed so far (one per run)."""
-        return self.out.read_text().splitlines()
-
-    def terminate(self, sig: int = signal.SIGTERM) -> int:
-        """Send ``sig`` and wait for a clean exit; returns the exit code."""
-        self.proc.send_signal(sig)
-        return self.proc.wait(30)
-
-
-@pytest.fixture
-def loops() -> Iterator[list[Loop]]:
-    """Loops started by a test, killed at the end if still running."""
-    started: list[Loop] = []
-    yield started
-    for loop in started:
-        if loop.proc.poll() is None:
-            loop.proc.kill()
-            loop.proc.wait(10)
-
-
 def test_every_pushes_offline_registrations_and_stops_on_sigterm(
-        tmp_path: Path, server: Server, loops: list[Loop]) -> None:  # noqa: F811
+        tmp_path: Path, server: Server, loops: list[Loop]) -> None:
     """A model registered while the loop runs reaches the remote; SIGTERM exits 0."""
     db = tmp_path / "local.db"
     loop = Loop(tmp_path, db, "--every", "1s", "--remote", server.url)
     loops.append(loop)
-    _until(lambda: len(loop.lines()) >= 1, 30, "a first run", loop.out)
-    _register(db, "offline-model")
-    _until(lambda: server.model_names() == ["offline-model"], 20, "the push", loop.out)
+    until(lambda: len(loop.lines()) >= 1, 30, "a first run", loop.out)
+    register_offline(db, "offline-model")
+    until(lambda: server.model_names() == ["offline-model"], 20, "the push", loop.out)
     assert loop.terminate() == 0
     assert "stopped" in loop.err.read_text()
     lines = loop.lines()
@@ -94,20 +48,21 @@ def test_every_pushes_offline_registrations_and_stops_on_sigterm(
 
 
 def test_watch_pushes_within_seconds_of_a_local_change(
-        tmp_path: Path, server: Server, loops: list[Loop]) -> None:  # noqa: F811
+        tmp_path: Path, server: Server, loops: list[Loop]) -> None:
     """--watch with --every 1h: a local change is pushed a few seconds after it is written,
-    and SIGINT stops the loop with exit 0."""
+    the loop's own writes start no further run, and SIGINT stops the loop with exit 0."""
     db = tmp_path / "local.db"
-    loop = Loop(tmp_path, db, "--every", "1h", "--watch", "--remote", server.url)
+    loop = Loop(tmp_path, db, "--every", "1h", "--watch", "--verbose", "--remote", server.url)
     loops.append(loop)
-    _until(lambda: len(loop.lines()) >= 1, 30, "the first scheduled run", loop.out)
-    time.sleep(0.5)
-    _register(db, "watched")
-    took = _until(lambda: server.model_names() == ["watched"], 15, "the watch push", loop.out)
+    until(lambda: len(loop.lines()) >= 1, 30, "the first scheduled run", loop.out)
+    register_offline(db, "watched")
+    took = until(lambda: server.model_names() == ["watched"], 15, "the watch push", loop.out)
     assert took < 10
-    _until(lambda: any(" watch pushed 3 " in x for x in loop.lines()), 5, "the log line",
-           loop.out)
-    time.sleep(3)  # the loop's own writes must not start more runs
+    until(lambda: any(" watch pushed 3 " in x for x in loop.lines()), 5, "the log line",
+          loop.out)
+    # The watch run's own writes wake the loop; once debounced it says it started no run.
+    skipped = loop.err_count(NO_RUN)
+    until(lambda: loop.err_count(NO_RUN) > skipped, 15, "the skipped change", loop.err)
     assert len(loop.lines()) == 2
     assert loop.terminate(signal.SIGINT) == 0
 
@@ -116,12 +71,12 @@ def test_starts_while_remote_is_down_then_converges(tmp_path: Path, loops: list[
     """Remote down at start: runs log the error and back off, the queue is kept; once the
     server starts the next run pushes everything."""
     db = tmp_path / "local.db"
-    _register(db, "early")
+    register_offline(db, "early")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     loop = Loop(tmp_path, db, "--every", "1s", "--remote", url)
     loops.append(loop)
-    _until(lambda: len(loop.lines()) >= 2, 60, "two failed runs", loop.out)
+    until(lambda: len(loop.lines()) >= 2, 60, "two failed runs", loop.out)
     assert all("unreachable" in line for line in loop.lines())
     assert len(SQLiteStore(db).pending()) == 3
     log = tmp_path / "serve.log"
@@ -131,8 +86,8 @@ def test_starts_while_remote_is_down_then_converges(tmp_path: Path, loops: list[
                                 stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, "LOCALHUB_HOME": str(tmp_path / "srv")})
     try:
-        _until(lambda: _healthy(f"{url}/readyz/health"), 60, "the server", log)
-        _until(lambda: any("pushed 3 " in x for x in loop.lines()), 30, "convergence",
+        until(lambda: _healthy(f"{url}/readyz/health"), 60, "the server", log)
+        until(lambda: any("pushed 3 " in x for x in loop.lines()), 30, "convergence",
                loop.out)
         assert SQLiteStore(db).pending() == []
         assert loop.terminate() == 0

@@ -14,19 +14,20 @@ import pytest
 
 from localhub.store import SQLiteStore
 
-from ._sync_helpers import Server, server  # noqa: F401  (fixture)
-from .test_sync_loop import Loop, _register, _until, loops  # noqa: F401  (fixture)
+from tests.support.servers import Server
+from tests.support.sync_loop import Loop, register_offline, until
 
 pytestmark = pytest.mark.slow
 
 
 def test_every_json_prints_one_json_object_per_run(
-        tmp_path: Path, server: Server, loops: list[Loop]) -> None:  # noqa: F811
+        tmp_path: Path, server: Server, loops: list[Loop]) -> None:
+    """--every --json prints one JSON object per run with its report, exit code and next run."""
     db = tmp_path / "local.db"
-    _register(db, "json-model")
+    register_offline(db, "json-model")
     loop = Loop(tmp_path, db, "--every", "1s", "--json", "--remote", server.url)
     loops.append(loop)
-    _until(lambda: len(loop.lines()) >= 2, 30, "two runs", loop.out)
+    until(lambda: len(loop.lines()) >= 2, 30, "two runs", loop.out)
     assert loop.terminate() == 0
     runs = [json.loads(line) for line in loop.lines()]
     for run in runs:
@@ -40,45 +41,67 @@ def test_every_json_prints_one_json_object_per_run(
     assert server.model_names() == ["json-model"]
 
 
-@pytest.fixture
-def silent_remote() -> Iterator[str]:
-    """A TCP server that accepts connections and never answers: a stuck remote."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
+class SilentRemote:
+    """A TCP server that accepts connections, reads requests and never answers."""
 
-    def accept() -> None:
-        sock.settimeout(0.2)
-        while not stop.is_set():
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        #: Set once a request has arrived (its sender now waits for a reply).
+        self.asked = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
             try:
-                held.append(sock.accept()[0])
+                conn = self.sock.accept()[0]
+            except OSError:
+                continue
+            self.held.append(conn)
+            conn.settimeout(5)
+            try:
+                if conn.recv(65536):
+                    self.asked.set()
             except OSError:
                 continue
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        for conn in self.held:
             conn.close()
-        sock.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def silent_remote() -> Iterator[SilentRemote]:
+    """A remote that accepts connections and never answers: a stuck remote."""
+    remote = SilentRemote()
+    try:
+        yield remote
+    finally:
+        remote.close()
 
 
 def test_a_second_signal_abandons_a_stuck_run_and_keeps_the_queue(
-        tmp_path: Path, silent_remote: str, loops: list[Loop]) -> None:  # noqa: F811
+        tmp_path: Path, silent_remote: SilentRemote, loops: list[Loop]) -> None:
+    """During a run stuck on a silent remote, a first SIGTERM lets the run go on and a second
+    one stops the loop at once with exit 0, the queue intact."""
     db = tmp_path / "local.db"
-    _register(db, "queued")
-    loop = Loop(tmp_path, db, "--every", "1s", "--remote", silent_remote)
+    register_offline(db, "queued")
+    loop = Loop(tmp_path, db, "--every", "1s", "--remote", silent_remote.url)
     loops.append(loop)
-    _until(lambda: "syncing with" in loop.err.read_text(), 30, "the loop start", loop.err)
-    time.sleep(1.0)  # the first run is now waiting for a reply that never comes
+    if not silent_remote.asked.wait(30):
+        pytest.fail(f"no request reached the remote; loop output:\n{loop.err.read_text()}")
     loop.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
+    until(lambda: "finishing the current run" in loop.err.read_text(), 10,
+          "the first signal's notice", loop.err)
     assert loop.proc.poll() is None  # the first signal lets the current run finish
     started = time.monotonic()
     loop.proc.send_signal(signal.SIGTERM)

@@ -17,8 +17,8 @@ from localhub.formats import guess_format
 from localhub.store import SQLiteStore
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
-from ._helpers import backdate, make_files
-from .conftest import Invoke
+from tests.support.cli import Invoke
+from tests.support.dropfiles import backdate, make_files
 
 
 def _artifact(store: SQLiteStore, name: str, version: str) -> ModelArtifact | None:
@@ -255,7 +255,6 @@ def test_watch_process_registers_and_stops_cleanly(tmp_path: Path, db: Path,
                             env=dict(os.environ))
     try:
         assert proc.stderr is not None and "watching" in proc.stderr.readline()
-        time.sleep(0.5)  # the observer starts right after that line
         staging = tmp_path / "staging" / "1"
         staging.mkdir(parents=True)
         (staging / "model.onnx").write_bytes(b"onnx")

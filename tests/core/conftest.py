@@ -3,7 +3,6 @@ root conftest)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,19 +31,3 @@ def registry(db_path: Path) -> Iterator[localhub.ModelRegistry]:
     r = localhub.ModelRegistry("https://registry.example.com", author="alice", path=db_path)
     yield r
     r.store.close()
-
-
-def count_rows(path: Path, table: str, where: str = "1", params: tuple[object, ...] = ()) -> int:
-    """Row count of a table, read through a separate raw sqlite3 connection."""
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params)
-                   .fetchone()[0])
-    finally:
-        conn.close()
-
-
-def snapshot(path: Path) -> dict[str, int]:
-    """Counts of every entity table and the outbox, to prove that nothing was written."""
-    return {table: count_rows(path, table)
-            for table in ("contexts", "artifacts", "executions", "outbox")}

@@ -13,7 +13,7 @@ from localhub import SQLiteStore
 from localhub.db import APPLICATION_ID, SCHEMA_VERSION
 from localhub.migrations import MIGRATIONS
 
-from .conftest import snapshot
+from tests.support.tables import snapshot
 
 
 def digest(path: Path) -> str:

@@ -26,7 +26,7 @@ from localhub import (
     SQLiteStore,
 )
 
-from .conftest import snapshot
+from tests.support.tables import snapshot
 
 EXTRA_KEYWORDS = {"path", "store", "filter_query", "order_by", "descending", "page_size"}
 CLIENT_METHODS = ["__init__", "register_model", "update_model", "update_model_version",

@@ -19,7 +19,7 @@ from localhub import (
     RegisteredModelState,
 )
 
-from .conftest import count_rows, snapshot
+from tests.support.tables import count_rows, snapshot
 
 RM_CREATE = ("name", "owner", "state")
 MV_CREATE = ("author", "name", "state")

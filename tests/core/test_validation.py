@@ -19,7 +19,7 @@ from localhub.validation import (
     owned_name_limit,
 )
 
-from .conftest import snapshot
+from tests.support.tables import snapshot
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

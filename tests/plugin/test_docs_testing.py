@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ._run import outcome, run_pytest, write_suite
+from tests.support.suites import outcome, run_pytest, write_suite
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)

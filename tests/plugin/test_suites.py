@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ._run import outcome, run_pytest, write_suite
+from tests.support.suites import outcome, run_pytest, write_suite
 
 HEAVY = ("fastapi", "uvicorn", "sqlmodel", "sqlalchemy", "requests", "pydantic", "starlette")
 

@@ -18,8 +18,8 @@ from tests.soak._soak import Stack
 @pytest.mark.slow
 def test_two_devices_short_soak() -> None:
     stats: Counter[str] = Counter()
-    # Seeds that caught bugs of test_regress_devices before they were fixed: 7 a silent
-    # overwrite ("ours" over a value never shown), 11 a run that did not converge.
+    # Seeds that exercise what test_two_devices_conflicts checks: 7 a silent overwrite
+    # ("ours" over a value never shown), 11 a run that must converge.
     tally = soak.run(seeds=[7, 11], steps=30, cli_rate=0.15, third_party_rate=0.12,
                      stats=stats)
     assert tally.ok, f"{tally.line()}\n" + "\n".join(tally.notes[:20])

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,24 +12,11 @@ from click.testing import CliRunner, Result
 
 from localhub.cli.main import main
 
+from tests.support.cli import Invoke
 from tests.support.processes import free_port, stop
+from tests.support.stubs import Stub, Tls
 
 STUB = Path(__file__).with_name("stubserver.py")
-Invoke = Callable[..., Result]
-
-
-@dataclass
-class Stub:
-    """A running stub server: its URL and the requests it recorded."""
-
-    url: str
-    log: Path
-
-    def requests(self) -> list[dict[str, object]]:
-        """Every request received so far (method, path, headers)."""
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
 
 
 @pytest.fixture
@@ -60,16 +45,6 @@ def stubs(tmp_path: Path) -> Iterator[Callable[..., Stub]]:
     yield start
     for proc in procs:
         stop(proc)
-
-
-@dataclass(frozen=True)
-class Tls:
-    """A throwaway CA, a server certificate for 127.0.0.1/localhost it signed, another CA."""
-
-    ca: Path
-    cert: Path
-    key: Path
-    other_ca: Path
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -20,7 +20,7 @@ from localhub.bundle import _canonical, import_bundle, read_bundle
 from localhub.errors import BundleError
 from localhub.store import SQLiteStore
 
-from .conftest import Invoke
+from tests.support.cli import Invoke
 
 
 def _mode(path: Path) -> int:

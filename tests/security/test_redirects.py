@@ -10,7 +10,8 @@ import pytest
 from localhub.errors import RemoteError
 from localhub.remote import RemoteRegistry
 
-from .conftest import Invoke, Stub
+from tests.support.cli import Invoke
+from tests.support.stubs import Stub
 
 
 def _auth_seen(stub: Stub) -> list[object]:

@@ -11,7 +11,8 @@ from localhub.errors import RemoteProtocolError
 from localhub.remote import RemoteRegistry
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
-from .conftest import Invoke, Stub
+from tests.support.cli import Invoke
+from tests.support.stubs import Stub
 
 ANSWERS = [
     ("html", ""),

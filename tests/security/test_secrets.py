@@ -15,8 +15,9 @@ from localhub.credentials import looks_like_token, redact_url
 from localhub.errors import ConfigError
 from localhub.remote import RemoteRegistry
 
-from .conftest import Invoke, Stub
+from tests.support.cli import Invoke
 from tests.support.processes import free_port
+from tests.support.stubs import Stub
 
 SECRET = "hunter2-s3cret"
 

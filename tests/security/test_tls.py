@@ -10,7 +10,8 @@ import pytest
 from localhub.errors import RemoteCertificateError, RemoteUnreachableError
 from localhub.remote import RemoteRegistry
 
-from .conftest import Invoke, Stub, Tls
+from tests.support.cli import Invoke
+from tests.support.stubs import Stub, Tls
 
 
 @pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])

@@ -12,8 +12,8 @@ from localhub.dropfolder import FolderWatcher
 from localhub.store import SQLiteStore
 from localhub.types import RegisteredModel
 
-from .conftest import Invoke
-from tests.cli._helpers import backdate, make_files
+from tests.support.cli import Invoke
+from tests.support.dropfiles import backdate, make_files
 
 
 @pytest.fixture

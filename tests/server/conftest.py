@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import API, Server, serving
-
-__all__ = ["API", "TOKEN", "Server"]
-
-TOKEN = "s3cret-token-for-tests"
+from tests.support.servers import TOKEN, Server, serving
 
 
 def _start(tmp_path: Path, extra: list[str], env: dict[str, str]) -> Iterator[Server]:

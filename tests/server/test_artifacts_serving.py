@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from .conftest import Server
+from tests.support.servers import Server
 
 
 def _post(url: str, body: Any) -> requests.Response:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.server.conftest import API, Server
 from tests.support.processes import free_port, stop, wait_healthy
+from tests.support.servers import API, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import TOKEN, Server
+from tests.support.servers import TOKEN, Server
 
 ALPHA = "/api/model_registry/v1alpha3"
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import Server
+from tests.support.servers import Server
 
 
 @pytest.fixture(scope="module")

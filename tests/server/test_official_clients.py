@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import TOKEN, Server
+from tests.support.servers import TOKEN, Server
 
 model_registry = pytest.importorskip("model_registry")
 hub = pytest.importorskip("kubeflow.hub")

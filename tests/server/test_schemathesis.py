@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import Server
 from tests.support.official_spec import SPEC, load_spec
+from tests.support.servers import Server
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402

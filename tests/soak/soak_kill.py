@@ -430,6 +430,13 @@ def _step_case(stack: Stack, n: int, method: str, nth: int, phase: str,
             report = _engine_sync(store, stack.url, pull=False)
             if _report_problems(report.to_dict()) or report.created != 3:
                 out.fail(f"sync before the update: {report.to_dict()}")
+            # A first update also proves (once per remote) whether it honours If-Match, with a
+            # PATCH of its own: done here, so that the k-th PATCH held below is the k-th entity.
+            rm.description = "first update"
+            store.update(rm)
+            report = _engine_sync(store, stack.url, pull=False)
+            if _report_problems(report.to_dict()) or report.updated != 1:
+                out.fail(f"first update: {report.to_dict()}")
             rm.description = "changed"
             store.update(rm)
             mv.custom_properties = {"k": 2, "added": "yes"}

@@ -27,6 +27,8 @@ with ``POST /__proxy__/rules`` (a JSON list), act on the nth matching request fr
 ``POST /__proxy__/mode`` with ``{"v1_missing": true}`` makes the proxy an old server: every
 ``/api/model_registry/v1/...`` request gets a plain-text ``404 page not found`` (as the Go
 server answers an unknown route) and ``v1alpha3`` paths are forwarded (reset clears the mode).
+``{"drop_if_match": true}``: requests are forwarded without their ``If-Match`` header (a proxy
+that strips it; the server's ETags still reach the client).
 """
 
 from __future__ import annotations
@@ -179,8 +181,9 @@ class Handler(BaseHTTPRequestHandler):
                 LOG.append([self.command, self.path, status])
             return
         conn = http.client.HTTPConnection(*TARGET, timeout=30)
+        dropped = ("if-match",) if MODE.get("drop_if_match") else ()
         headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in ("host", "connection", "keep-alive")}
+                   if k.lower() not in ("host", "connection", "keep-alive", *dropped)}
         conn.request(self.command, self.path, body=body or None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()

@@ -18,9 +18,12 @@ import requests
 
 from .processes import FAULTPROXY, free_port, start_serve, stop, wait_healthy
 
-__all__ = ["API", "Proxy", "Server", "proxying", "serving", "start_serve_on"]
+__all__ = ["API", "TOKEN", "Proxy", "Server", "proxying", "serving", "serving_in",
+           "start_serve_on"]
 
 API = "/api/model_registry/v1"
+#: The bearer token of a serve started with ``--token-env`` in tests.
+TOKEN = "s3cret-token-for-tests"
 
 
 class Server:
@@ -49,6 +52,27 @@ class Server:
     def model(self, name: str) -> dict[str, Any]:
         """One model of this server, by name."""
         return dict(self.get("/registered_model", name=name))
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST JSON to a path of the v1 REST API; the reply must be 200 or 201."""
+        reply = requests.post(self.api + path, json=body, timeout=10)
+        assert reply.status_code in (200, 201), reply.text
+        return dict(reply.json())
+
+    def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PATCH a path of the v1 REST API with JSON; the reply must be 200."""
+        reply = requests.patch(self.api + path, json=body, timeout=10)
+        assert reply.status_code == 200, reply.text
+        return dict(reply.json())
+
+    def register(self, name: str, version: str = "v1", **fields: Any) -> dict[str, Any]:
+        """A model with one version and its model artifact, through the REST API."""
+        model = self.post("/registered_models", {"name": name, **fields})
+        mv = self.post("/model_versions", {"name": version, "registeredModelId": model["id"]})
+        self.post(f"/model_versions/{mv['id']}/artifacts",
+                  {"artifactType": "model-artifact", "name": name,
+                   "uri": f"s3://models/{name}/{version}", "modelFormatName": "onnx"})
+        return model
 
 
 class Proxy:
@@ -89,6 +113,16 @@ def serving(home: Path, db: Path, log: Path, extra: list[str] | None = None,
         yield Server(proc, port, db, log)
     finally:
         stop(proc)
+
+
+@contextmanager
+def serving_in(where: Path, env: dict[str, str] | None = None,
+               extra: list[str] | None = None) -> Iterator[Server]:
+    """``localhub serve`` with its home, database and log in the folder ``where``."""
+    where.mkdir(parents=True, exist_ok=True)
+    with serving(where / "home", where / "registry.db", where / "serve.log", extra,
+                 env) as server:
+        yield server
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from localhub.sync.pull import APPLY_BATCH
 from localhub.sync.push import WINDOWS
 from localhub.types import Artifact, ModelArtifact, ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 SYNC = ("import sys\n"
         "from localhub.store import SQLiteStore\n"
@@ -111,7 +111,8 @@ def test_a_push_commits_per_window_not_per_op(env: Env) -> None:
 
 def test_markers_of_creates_never_sent_are_removed(env: Env) -> None:
     """The model is rejected: its version and artifact are set aside unsent. Their window
-    markers are removed, so the next run sends them without a lookup."""
+    markers are removed, and so is the model's (a refused create did not land), so the next
+    run sends all three without a lookup."""
     a = env.store("a")
     a.register_model("m", "s3://m/1", version="v1")
     env.proxy.rules({"match": "POST", "nth": 1, "action": "status", "status": 422})
@@ -119,14 +120,14 @@ def test_markers_of_creates_never_sent_are_removed(env: Env) -> None:
     assert (report.created, report.set_aside) == (0, 3)
     markers = _markers(a)
     model = _uid(a, "contexts", "m")
-    assert markers[model] is not None  # sent (rejected): looked up first next time
+    assert markers[model] is None  # refused: nothing landed, no lookup next time
     assert markers[_uid(a, "contexts", "v1")] is None
     assert markers[_uid(a, "artifacts", "m")] is None
     env.proxy.reset()
     report = env.sync("a", pull=False)
     assert (report.created, report.remaining) == (3, 0)
     assert _api(env.proxy.log()) == [
-        ("GET", "/registered_model"), ("POST", "/registered_models"),
+        ("POST", "/registered_models"),
         ("POST", "/model_versions"), ("POST", "/model_versions/2/artifacts")]
 
 
@@ -134,9 +135,9 @@ def test_a_stopped_run_keeps_what_was_acknowledged_and_unmarks_the_rest(env: Env
     a = env.store("a")
     a.register_model("m", "s3://m/1", version="v1")
     a.register_model("n", "s3://n/1", version="v1")
-    # Every try of the third POST (the first version) fails: the run stops there.
-    env.proxy.rules(*[{"match": "POST", "nth": 3, "action": "status", "status": 503}
-                      for _ in range(2)])
+    # Every try of the third POST (the first version) finds no server (a refused connection,
+    # not a 5xx that other requests escape): the run stops there.
+    env.proxy.rules(*[{"match": "POST", "nth": 3, "action": "refuse"} for _ in range(2)])
     report = env.sync("a", pull=False, max_attempts=2, workers=1)
     assert report.stopped is not None and report.created == 2
     assert report.remaining == 4
@@ -145,9 +146,9 @@ def test_a_stopped_run_keeps_what_was_acknowledged_and_unmarks_the_rest(env: Env
     env.proxy.reset()
     report = env.sync("a", pull=False)
     assert (report.created, report.adopted, report.remaining) == (4, 0, 0)
-    # The identity probe (a model is linked now), then the lookup of the one marker only.
+    # The identity probe (of the newest linked model, n), then the lookup of the one marker.
     assert [r for r in _api(env.proxy.log()) if r[0] == "GET"] == [
-        ("GET", "/registered_models/1"), ("GET", "/model_version")]
+        ("GET", "/registered_models/2"), ("GET", "/model_version")]
     assert _remote_content(env) == (["m", "n"], [("m", "v1"), ("n", "v1")],
                                     ["s3://m/1", "s3://n/1"])
 
@@ -223,19 +224,24 @@ def test_a_pull_commits_per_batch_not_per_entity(env: Env) -> None:
 
 
 def test_artifacts_placed_before_a_failed_listing_are_kept(env: Env) -> None:
-    """A per-version artifact listing fails for good: the artifacts placed by the listings
-    before it are applied anyway, and the next pull places the rest."""
+    """A per-version artifact listing fails for good: the artifacts placed by the other
+    listings (they run concurrently) are applied anyway, and the next pull places the rest."""
     a, b = env.store("a"), env.store("b")
     for v in range(4):
         a.register_model("m", f"s3://m/{v}", version=f"v{v}")
     env.sync("a")
     env.proxy.reset()
-    # The 3rd per-version listing fails on every try.
-    env.proxy.rules(*[{"match": "GET /api/model_registry/v1/model_versions/", "nth": 3,
-                       "action": "status", "status": 503} for _ in range(3)])
+    # Every try of the listing of v2's artifacts fails.
+    v2 = env.server.get("/model_version", name="v2",
+                        parentResourceId=env.server.model("m")["id"])["id"]
+    env.proxy.rules(*[{"match": f"GET /api/model_registry/v1/model_versions/{v2}/artifacts",
+                       "action": "status", "status": 503} for _ in range(12)])
     report = env.sync("b", max_attempts=3)
     assert report.stopped is not None
-    assert len(b.list(Artifact).items) == 2  # placed by the two listings that answered
+    answered = [p for m, p, s in env.proxy.log()
+                if m == "GET" and "/model_versions/" in p and s == 200]
+    assert answered and len(b.list(Artifact).items) == len(answered)
+    assert "s3://m/2" not in {str(x.uri) for x in b.list(ModelArtifact).items}
     env.proxy.reset()
     report = env.sync("b")
     assert report.stopped is None and report.remaining == 0
@@ -338,8 +344,8 @@ def test_a_stop_in_a_concurrent_wave_unmarks_what_was_not_sent(env: Env) -> None
     a = env.store("a")
     for m in range(8):
         a.register_model(f"m{m}", f"s3://m{m}", version="v1")
-    env.proxy.rules(*[{"match": "POST /api/model_registry/v1/model_versions", "action": "status",
-                       "status": 503} for _ in range(16)])
+    env.proxy.rules(*[{"match": "POST /api/model_registry/v1/model_versions",
+                       "action": "refuse"} for _ in range(16)])
     report = env.sync("a", pull=False, workers=4, max_attempts=1)
     assert report.stopped is not None and report.created == 8
     sent = [p for m, p, _s in env.proxy.log() if m == "POST" and "model_versions" in p]

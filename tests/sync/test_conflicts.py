@@ -11,7 +11,7 @@ from localhub.store import SQLiteStore
 from localhub.sync import list_conflicts, resolve
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 S = "MetadataStringValue"
 
@@ -142,17 +142,15 @@ def test_version_taken_with_different_content_is_a_conflict(env: Env) -> None:
     env.sync("a", pull=False)
     report = env.sync("b", pull=False)
     assert (report.adopted, report.conflicts) == (1, 1)  # the model is equal, the version not
-    (c,) = list_conflicts(b)
+    # The artifact differs too (uri): listed in the same run, beside its version's conflict.
+    c, c2 = list_conflicts(b)
     assert (c.kind, c.fields) == ("create-different", ("author",))
+    assert (c2.kind, c2.fields) == ("create-different", ("uri",))
     assert report.remaining == 2  # the version and, blocked behind it, its artifact
+    resolve(b, c2.id, "ours")  # a child resolved first keeps its own choice
     resolve(b, c.id, "theirs")
-    report = env.sync("b", pull=False)
-    # The artifact differs too (uri): a second create-different conflict, nothing duplicated.
-    assert report.conflicts == 1
-    (c2,) = list_conflicts(b)
-    assert c2.fields == ("uri",)
-    resolve(b, c2.id, "ours")
-    env.sync("b")
+    report = env.sync("b")
+    assert (report.conflicts, report.remaining) == (0, 0)
     remote = SQLiteStore(env.server.db)
     try:
         assert len(remote.list(ModelVersion).items) == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from localhub.types import ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 PROBE = ("GET", "/registered_models/1")
 
@@ -41,9 +41,20 @@ def test_new_version_of_linked_model_costs_2(env: Env) -> None:
 
 
 def test_update_costs_1_with_etag_and_2_without(env: Env) -> None:
+    """Once the remote refused a stale If-Match (probed on the first update), an update costs
+    one conditional PATCH; without ETags, GET + PATCH."""
     a = env.store("a")
     rm, mv, _ = a.register_model("m", "s3://m/1", version="v1")
     env.sync("a")
+    rm = a.get(RegisteredModel, rm.id)
+    rm.description = "probe"
+    a.update(rm)
+    env.proxy.reset()
+    report = env.sync("a", pull=False)
+    assert report.updated == 1
+    assert _api(env.proxy.log()) == [PROBE, ("GET", "/registered_models/1"),
+                                     ("PATCH", "/registered_models/1"),
+                                     ("PATCH", "/registered_models/1")]
     rm = a.get(RegisteredModel, rm.id)
     rm.description = "with etag"
     a.update(rm)

@@ -15,7 +15,7 @@ from localhub.store import SQLiteStore
 from localhub.sync.lock import SyncLock
 from localhub.types import Artifact, ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 SYNC = ("import sys\n"
         "from localhub.store import SQLiteStore\n"

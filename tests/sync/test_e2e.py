@@ -7,12 +7,11 @@ from typing import Any
 
 from localhub.client import ModelRegistryClient
 from localhub.types import (
-    ModelVersion,
     ModelVersionState,
-    RegisteredModel,
 )
 
-from .conftest import Env
+from tests.support.sync_checks import content as _content
+from tests.support.sync_env import Env
 
 
 def _offline_work(env: Env) -> None:
@@ -31,20 +30,6 @@ def _offline_work(env: Env) -> None:
     a.update(mv)
     ma.storage_key = "aws-conn"
     a.update(ma)
-
-
-def _content(store: Any) -> dict[str, Any]:
-    """Models, versions and artifacts by name with their content fields."""
-    out: dict[str, Any] = {}
-    for rm in store.list(RegisteredModel).items:
-        out[rm.name] = (rm.description, rm.owner, rm.state.value, rm.custom_properties,
-                        {})
-        for mv in store.list(ModelVersion, parent_id=rm.id).items:
-            arts = {a.name: (a.uri, a.model_format_name, a.storage_key, a.state.value)
-                    for a in store.version_artifacts(mv.id)}
-            out[rm.name][4][mv.name] = (mv.description, mv.author, mv.state.value,
-                                        mv.custom_properties, arts)
-    return out
 
 
 def test_push_then_official_client_and_pull(env: Env) -> None:

@@ -7,7 +7,7 @@ import pytest
 from localhub.store import SQLiteStore
 from localhub.types import Artifact, ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 
 def _remote_counts(env: Env) -> tuple[int, int, int]:

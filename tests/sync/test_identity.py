@@ -14,8 +14,9 @@ from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, reset_remote, sync_status
 from localhub.types import ModelArtifact, RegisteredModel
 
-from .conftest import Env, start_serve_on
 from tests.support.processes import free_port, stop
+from tests.support.servers import start_serve_on
+from tests.support.sync_env import Env
 
 
 def _sync(store: SQLiteStore, url: str, **run: bool):  # type: ignore[no-untyped-def]

@@ -12,11 +12,11 @@ from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, sync_status
 from localhub.types import Artifact, ModelArtifact, ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 REPORT_KEYS = {"remote", "created", "adopted", "updated", "pulled", "conflicts", "set_aside",
                "remaining", "requests", "dry_run", "stopped", "errors", "plan",
-               "open_conflicts", "rewrites", "models", "identity_checked"}
+               "open_conflicts", "rewrites", "models", "identity_checked", "held"}
 PLAN_KEYS = {"entity", "kind", "model", "op", "fields", "requests", "notes", "uri_rewrite"}
 RULES = [("file:///data/models/", "s3://team-models/")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from localhub.sync import list_conflicts, resolve
 from localhub.types import ServingEnvironment
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 
 def _env(store, name):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import requests
 
 from localhub.types import Artifact, ModelArtifact, ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 API = "/api/model_registry/v1"
 

@@ -20,8 +20,8 @@ from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, list_conflicts
 from localhub.types import ModelVersion, ModelVersionState, RegisteredModel
 
-from .test_two_stores import _check
 from tests.support.processes import start_serve, stop
+from tests.support.sync_checks import check_converged as _check
 
 STORES = st.sampled_from(["a", "b"])
 MODELS = st.sampled_from(["m0", "m1", "m2"])

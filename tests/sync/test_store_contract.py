@@ -22,7 +22,7 @@ from localhub.types import (
     RegisteredModelState,
 )
 
-from .conftest import Server
+from tests.support.servers import Server
 
 
 @pytest.fixture(params=["sqlite", "rest"])

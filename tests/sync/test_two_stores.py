@@ -4,17 +4,14 @@ equal the remote, except for fields listed in open conflicts."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 
-from localhub.remote import RemoteRegistry
 from localhub.store import SQLiteStore
-from localhub.sync import list_conflicts
-from localhub.sync.snapshot import snapshot
-from localhub.types import Artifact, ModelVersion, ModelVersionState, RegisteredModel
+from localhub.types import ModelVersion, ModelVersionState, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_checks import check_converged as _check
+from tests.support.sync_env import Env
 
 
 def _edit(store: SQLiteStore, rng: random.Random, tag: str) -> None:
@@ -44,51 +41,6 @@ def _edit(store: SQLiteStore, rng: random.Random, tag: str) -> None:
     else:
         mv.state = rng.choice(list(ModelVersionState))
     store.update(mv)
-
-
-def _check(env: Env, store: SQLiteStore) -> None:
-    remote = RemoteRegistry(env.server.url)
-    frozen: dict[str, set[str]] = {}
-    blocked: set[str] = set()
-    for c in list_conflicts(store):
-        if c.kind in ("create-different", "remote-missing"):
-            blocked.add(c.entity_uid)
-        frozen.setdefault(c.entity_uid, set()).update(f.split(".")[0] for f in c.fields)
-    with store.db.read() as conn:
-        links = {r["entity_uid"]: (r["entity_table"], r["remote_id"])
-                 for r in conn.execute("SELECT * FROM sync_links")}
-        uids = {r["uid"]: r["kind"] for t in ("contexts", "artifacts")
-                for r in conn.execute(f"SELECT uid, kind FROM {t}")}
-    for uid, kind in uids.items():
-        if uid not in links:
-            assert uid in blocked or _blocked_parent(store, uid, blocked), (kind, uid)
-            continue
-        table, remote_id = links[uid]
-        cls: Any = Artifact if table == "artifacts" else (
-            RegisteredModel if kind == "registered-model" else ModelVersion)
-        mine = snapshot(_local(store, table, uid))
-        theirs = snapshot(remote.fetch(cls, remote_id).entity)
-        differ = {k for k in mine if mine[k] != theirs[k]}
-        assert differ <= frozen.get(uid, set()), (kind, differ, mine, theirs)
-    remote.close()
-
-
-def _local(store: SQLiteStore, table: str, uid: str) -> Any:
-    with store.db.read() as conn:
-        local = store.load(conn, table, uid)
-    assert local is not None
-    return local.entity
-
-
-def _blocked_parent(store: SQLiteStore, uid: str, blocked: set[str]) -> bool:
-    with store.db.read() as conn:
-        for table in ("contexts", "artifacts"):
-            local = store.load(conn, table, uid)
-            while local is not None and local.parent_uid is not None:
-                if local.parent_uid in blocked:
-                    return True
-                local = store.load(conn, "contexts", local.parent_uid)
-    return False
 
 
 @pytest.mark.slow

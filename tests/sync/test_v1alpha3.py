@@ -7,7 +7,7 @@ from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
-from .conftest import Env
+from tests.support.sync_env import Env
 
 
 def test_sync_falls_back_to_v1alpha3(env: Env) -> None:

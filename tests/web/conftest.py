@@ -4,95 +4,39 @@ chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from tests.support.processes import start_serve, stop
+from tests.support.servers import Server, serving_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-API = "/api/model_registry/v1"
-
-
-class Server:
-    """A running ``localhub serve``: URL, database and log."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, db: Path, log: Path) -> None:
-        self.proc, self.port, self.db, self.log_path = proc, port, db, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.api = self.url + API
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        reply = requests.post(self.api + path, json=body, timeout=10)
-        assert reply.status_code in (200, 201), reply.text
-        data: dict[str, Any] = reply.json()
-        return data
-
-    def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        reply = requests.patch(self.api + path, json=body, timeout=10)
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
-
-    def get(self, path: str) -> dict[str, Any]:
-        reply = requests.get(self.api + path, timeout=10)
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
-
-    def register(self, name: str, version: str = "v1", **fields: Any) -> dict[str, Any]:
-        """A model with one version and its model artifact, through the REST API."""
-        model = self.post("/registered_models", {"name": name, **fields})
-        mv = self.post("/model_versions", {"name": version, "registeredModelId": model["id"]})
-        self.post(f"/model_versions/{mv['id']}/artifacts",
-                  {"artifactType": "model-artifact", "name": name,
-                   "uri": f"s3://models/{name}/{version}", "modelFormatName": "onnx"})
-        return model
-
-    def model(self, name: str) -> dict[str, Any]:
-        reply = requests.get(self.api + "/registered_model", params={"name": name}, timeout=10)
-        assert reply.status_code == 200, reply.text
-        data: dict[str, Any] = reply.json()
-        return data
-
-
-def _serve(where: Path, env: dict[str, str] | None = None,
-           extra: list[str] | None = None) -> Generator[Server, None, None]:
-    where.mkdir(parents=True, exist_ok=True)
-    db, log = where / "registry.db", where / "serve.log"
-    proc, port = start_serve(where / "home", db, log, extra, env)
-    try:
-        yield Server(proc, port, db, log)
-    finally:
-        stop(proc)
 
 
 @pytest.fixture
 def upstream(tmp_path: Path) -> Iterator[Server]:
     """The central registry: a second ``serve`` on its own database."""
-    yield from _serve(tmp_path / "upstream")
+    with serving_in(tmp_path / "upstream") as server:
+        yield server
 
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[Server]:
     """The serve process under test, with no remote configured."""
-    yield from _serve(tmp_path / "local")
+    with serving_in(tmp_path / "local") as server:
+        yield server
 
 
 @pytest.fixture
 def linked(tmp_path: Path, upstream: Server) -> Iterator[Server]:
     """The serve process under test, whose configured remote is ``upstream``."""
-    yield from _serve(tmp_path / "linked", {"LOCALHUB_REMOTE": upstream.url})
+    with serving_in(tmp_path / "linked", {"LOCALHUB_REMOTE": upstream.url}) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

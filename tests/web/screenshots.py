@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, Server, _serve
+from tests.support.servers import Server, serving_in
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 PAGES = {"models": "/", "model": "/models/resnet-50", "sync": "/sync",
          "conflicts": "/conflicts"}
@@ -52,24 +53,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         root = Path(tmp)
-        ups = _serve(root / "upstream")
-        upstream = next(ups)
-        loc = _serve(root / "local", {"LOCALHUB_REMOTE": upstream.url})
-        local = next(loc)
         try:
-            setup = browser.new_page()
-            _fill(local, upstream, setup)
-            for scheme in ("light", "dark"):
-                context = browser.new_context(color_scheme=scheme,
-                                              viewport={"width": 1100, "height": 760})
-                page = context.new_page()
-                for name, path in PAGES.items():
-                    page.goto(local.url + path)
-                    page.screenshot(path=str(out / f"web-{name}-{scheme}.png"), full_page=True)
-                context.close()
+            with serving_in(root / "upstream") as upstream, \
+                    serving_in(root / "local", {"LOCALHUB_REMOTE": upstream.url}) as local:
+                _fill(local, upstream, browser.new_page())
+                for scheme in ("light", "dark"):
+                    context = browser.new_context(color_scheme=scheme,
+                                                  viewport={"width": 1100, "height": 760})
+                    page = context.new_page()
+                    for name, path in PAGES.items():
+                        page.goto(local.url + path)
+                        page.screenshot(path=str(out / f"web-{name}-{scheme}.png"),
+                                        full_page=True)
+                    context.close()
         finally:
-            for gen in (loc, ups):
-                gen.close()
             browser.close()
     print(f"screenshots written to {out}")
 

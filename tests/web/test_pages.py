@@ -6,7 +6,7 @@ from typing import Any
 
 from localhub.registry import ModelRegistry
 
-from .conftest import Server
+from tests.support.servers import Server
 
 
 def _names(page: Any) -> list[str]:

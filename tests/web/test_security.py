@@ -13,8 +13,8 @@ import requests
 
 from localhub.registry import ModelRegistry
 
-from .conftest import Server, _serve
 from tests.support.processes import free_port
+from tests.support.servers import Server, serving_in
 
 TOKEN = "web-test-token-0123456789"
 
@@ -72,7 +72,9 @@ def test_a_form_without_its_csrf_token_is_refused(local: Server) -> None:
 @pytest.fixture
 def guarded(tmp_path: Path) -> Iterator[Server]:
     """A serve that requires a bearer token."""
-    yield from _serve(tmp_path / "guarded", {"WEB_TOKEN": TOKEN}, ["--token-env", "WEB_TOKEN"])
+    with serving_in(tmp_path / "guarded", {"WEB_TOKEN": TOKEN},
+                    ["--token-env", "WEB_TOKEN"]) as server:
+        yield server
 
 
 def test_login_form_opens_the_pages_when_serve_requires_a_token(guarded: Server,

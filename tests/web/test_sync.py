@@ -8,7 +8,7 @@ import pytest
 
 from localhub.registry import ModelRegistry
 
-from .conftest import Server
+from tests.support.servers import Server
 
 
 def _sync_now(page: Any, server: Server) -> str:

@@ -103,7 +103,7 @@ def edit_entity(ctx: WebContext, name: str, fields: dict[str, str]) -> None:
 
 def resolve_conflict(ctx: WebContext, conflict_id: int, fields: dict[str, str]) -> None:
     """Apply one conflicts-page form, as ``localhub resolve`` does."""
-    from localhub.cli.params import parse_meta_value
+    from localhub.property_text import parse_property_value as parse_meta_value
 
     action = fields.get("action", "")
     if action in ("ours", "theirs"):

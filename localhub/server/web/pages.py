@@ -74,7 +74,7 @@ def model_context(ctx: WebContext, name: str) -> dict[str, Any] | None:
 
 def conflict_rows(ctx: WebContext) -> list[dict[str, Any]]:
     """The open conflicts as the CLI shows them, each with its kind in words."""
-    from localhub.cli.sync_cmds import conflict_data
+    from ...conflict_view import conflict_data
 
     rows = []
     for conflict in ctx.registry.conflicts():

@@ -44,7 +44,7 @@ def iso(epoch_ms: Any) -> str:
 
 def format_meta_value(value: Any) -> str:
     """A property value as ``localhub update --meta`` would take it (round-trips)."""
-    from localhub.cli.params import parse_meta_value
+    from localhub.property_text import parse_property_value as parse_meta_value
 
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -65,7 +65,7 @@ def props_text(props: Mapping[str, Any] | None) -> str:
 def parse_props_text(text: str, old: Mapping[str, Any] | None) -> dict[str, Any]:
     """The edit box's ``key=value`` lines as typed properties (a line left as shown keeps its
     stored value and type). ValueError names a line without '='."""
-    from localhub.cli.params import parse_meta_value
+    from localhub.property_text import parse_property_value as parse_meta_value
 
     old = dict(old or {})
     out: dict[str, Any] = {}

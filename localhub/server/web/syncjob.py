@@ -1,9 +1,9 @@
 """**Sync now**: one sync at a time in a background thread of the serve process.
 
-The run is the CLI's own (``localhub.cli.sync_cmds.run_sync``) with the remote the CLI would
-pick without ``--remote`` (``$LOCALHUB_REMOTE``, else the default remote of config.toml, else
-the upstream the database already syncs with), so the report and its exit code mean the same
-as ``localhub sync``.
+The run is the one ``localhub sync`` makes (:func:`localhub.sync_run.run_sync`) with the
+remote it would pick without ``--remote`` (``$LOCALHUB_REMOTE``, else the default remote of
+config.toml, else the upstream the database already syncs with), so the report and its exit
+code mean the same as ``localhub sync``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class SyncRun:
 
 def configured_remote(db_path: str | Path) -> Any:
     """The remote ``localhub sync`` would use; ConfigError when none is configured."""
-    from localhub.cli.sync_cmds import resolve_remote
+    from ...sync_run import resolve_remote
 
     return resolve_remote(None, Path(db_path))
 
@@ -84,15 +84,13 @@ class SyncJob:
         return run
 
     def _run(self, run: SyncRun, remote: Any) -> None:
-        from localhub.cli.context import Settings
-        from localhub.cli.sync_cmds import run_sync
+        from ...sync_run import run_sync
 
         def progress(phase: str, done: int, total: int) -> None:
             run.phase, run.done, run.total = phase, done, total
 
         try:
-            outcome = run_sync(Settings(db=self.db_path, quiet=True, debug=False), remote,
-                               progress=progress)
+            outcome = run_sync(self.db_path, remote, progress=progress)
             run.report, run.error = outcome.data, outcome.error
             run.code = outcome.code
         except Exception as exc:  # noqa: BLE001 - any failure is the run's report

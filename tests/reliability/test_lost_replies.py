@@ -1,14 +1,15 @@
-"""Regressions found by the kill soak (``tests/soak/soak_kill.py``, step phase ``edit``).
+"""A reply lost after the server applied a push's request, then a local edit: the next sync
+pushes the edit, never a conflict against our own earlier write.
 
 The server applied a request of a push but the sync never got the reply (kill -9, or the
 network gone), and the user edited the same entity before the next sync. Nobody else wrote
 to the remote: what it holds is exactly what this store sent. The next sync must push the
 edit, not record a conflict against our own earlier write:
 
-* a create (POST) -> the rerun finds the entity and records ``create-different`` (which also
-  blocks the entity's children);
-* an update (PATCH) -> the rerun's three-way merge sees the field changed on both sides and
-  records ``update-update``.
+* a create (POST) -> the rerun must adopt the entity, not record ``create-different`` (which
+  would also block the entity's children);
+* an update (PATCH) -> the rerun's three-way merge must not see the field changed on both
+  sides (``update-update``).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def _check_converged(stack: Stack, store: SQLiteStore, prefix: str, report: Sync
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_edit_after_lost_create_reply_is_adopted_and_pushed(stack: Stack, entity: str) -> None:
+    """An edit after a create whose reply was lost is adopted and pushed, with no conflict."""
     prefix = f"post-{entity}-"
     store = stack.store(prefix)
     try:
@@ -100,6 +102,7 @@ def test_edit_after_lost_create_reply_is_adopted_and_pushed(stack: Stack, entity
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_edit_after_lost_update_reply_is_pushed(stack: Stack, entity: str) -> None:
+    """An edit after an update whose reply was lost is pushed, with no conflict."""
     prefix = f"patch-{entity}-"
     store = stack.store(prefix)
     try:

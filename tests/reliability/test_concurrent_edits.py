@@ -1,13 +1,11 @@
-"""Regressions found by the concurrent writers soak (``tests/soak/soak_writers.py``).
+"""Read-modify-write calls keep concurrent edits: ``ModelRegistry.update`` (so
+``ModelRegistryClient.update_model*``) and the archive / restore helpers never write back a
+field another process changed after they read it (that would undo an acknowledged edit,
+silently).
 
-``ModelRegistry.update`` (so ``ModelRegistryClient.update_model*``) and the archive / restore
-helpers read the entity in one transaction and write every field of that snapshot in another.
-A field another process changed in between is written back with its old value: the other
-process's acknowledged edit is undone, silently (the soak saw it as a value read back that a
-later acknowledged write had replaced). Each test commits such an edit, from a second
-connection as another process would, right after the call's first read transaction ends,
-and expects it to survive. When the call reads nothing outside its write transaction, the
-hook never fires and there is no window to test.
+Each test commits such an edit, from a second connection as another process would, right
+after the call's first read transaction ends, and expects it to survive. When the call reads
+nothing outside its write transaction, the hook never fires and there is no window to test.
 """
 
 from __future__ import annotations
@@ -69,6 +67,7 @@ def _after_first_read(client: ModelRegistryClient, monkeypatch: pytest.MonkeyPat
 
 def test_archive_model_keeps_a_concurrent_description(
         client: ModelRegistryClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """archive_model keeps a description another process committed during the call."""
     fired = _after_first_read(client, monkeypatch, _edit_model)
     client.archive_model("m")
     monkeypatch.undo()
@@ -80,6 +79,7 @@ def test_archive_model_keeps_a_concurrent_description(
 
 def test_archive_model_version_keeps_concurrent_properties(
         client: ModelRegistryClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """archive_model_version keeps custom properties another process committed during the call."""
     fired = _after_first_read(client, monkeypatch, _edit_version)
     client.archive_model_version("m", "1")
     monkeypatch.undo()
@@ -92,8 +92,8 @@ def test_archive_model_version_keeps_concurrent_properties(
 
 def test_update_model_version_keeps_fields_it_was_not_given(
         client: ModelRegistryClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """None fields keep their stored values, as documented: also the values stored by
-    another process while the update runs."""
+    """None fields keep their stored values, also those another process stores while the update
+    runs."""
     mv = client.get_model_version("m", "1")
     fired = _after_first_read(client, monkeypatch, _edit_version)
     client.update_model_version(ModelVersion(id=mv.id, name="1", description="mine"))

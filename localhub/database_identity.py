@@ -16,7 +16,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..store import SQLiteStore
+    from .store import SQLiteStore
 
 __all__ = ["CLIENT_HEADER", "SERVER_HEADER", "database_identity", "refuse_same_database"]
 
@@ -41,7 +41,7 @@ def refuse_same_database(store: SQLiteStore, remote: Any) -> None:
     session = getattr(remote, "session", None)
     if session is None:
         return
-    from ..errors import RemoteIdentityError
+    from .errors import RemoteIdentityError
 
     own = database_identity(store)
     session.headers[CLIENT_HEADER] = own

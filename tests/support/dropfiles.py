@@ -1,9 +1,12 @@
-"""Helpers shared by the CLI tests."""
+"""Files dropped into a drop folder, with their modification times set in the past."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+
+__all__ = ["backdate", "make_files"]
 
 
 def make_files(folder: Path, *names: str, age: float = 60.0) -> Path:
@@ -18,8 +21,6 @@ def make_files(folder: Path, *names: str, age: float = 60.0) -> Path:
 
 def backdate(folder: Path, age: float = 60.0) -> None:
     """Set the mtime of a folder tree (and its parents up to the drop folder) in the past."""
-    import time
-
     then = time.time() - age
     for dirpath, dirnames, filenames in os.walk(folder):
         for name in dirnames + filenames:

@@ -1,11 +1,11 @@
-"""Regressions found by the two-device conflict soak (``tests/soak/soak_devices.py``).
+"""Two devices syncing with one remote: nothing the remote holds is lost and no difference
+stays unlisted.
 
 A pull skips a remote entity whose natural key is held by a local entity not linked yet (a
 pending create, or one in a ``create-different`` conflict) and every entity below a parent
-that is not linked. It used to move its watermark past them all the same, so once the link
-was made (the push adopting the entity, or the conflict resolved), nothing ever pulled
-them: remote versions the device did not have, and remote changes made meanwhile, stayed
-out of the local store for good, with no conflict listed.
+that is not linked; it must not move its watermark past them, so that once the link is made
+(the push adopting the entity, or the conflict resolved) they and the remote changes made
+meanwhile are pulled. Resolving a conflict leaves both sides equal, or lists a new conflict.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def _versions(store: SQLiteStore, model: str) -> dict[str, list[str | None]]:
 @pytest.mark.parametrize("models", [None, ["m"]], ids=["all", "limited"])
 def test_versions_skipped_under_a_create_different_model_arrive_after_resolve(
         stack: Stack, models: list[str] | None) -> None:
+    """Remote versions of a model in a create-different conflict arrive once it is resolved."""
     a, b = stack.store("a"), stack.store("b")
     a.register_model("m", "s3://m/1", version="v1", owner="ann")
     b.register_model("m", "s3://m/1", version="v1", owner="bob")
@@ -64,6 +65,7 @@ def test_versions_skipped_under_a_create_different_model_arrive_after_resolve(
 
 
 def test_remote_change_made_while_create_different_was_open_is_pulled(stack: Stack) -> None:
+    """A remote change made while a create-different conflict was open is pulled after resolve."""
     a, b = stack.store("a"), stack.store("b")
     a.register_model("m", "s3://m/a", version="v1")
     b.register_model("m", "s3://m/b", version="v1")
@@ -92,6 +94,7 @@ def test_remote_change_made_while_create_different_was_open_is_pulled(stack: Sta
 
 
 def test_pull_only_before_adoption_does_not_lose_remote_versions(stack: Stack) -> None:
+    """A pull-only run before the push adopts a model does not lose its remote versions."""
     a, b = stack.store("a"), stack.store("b")
     a.register_model("m", "s3://m/1", version="v1")
     a.register_model("m", "s3://m/2", version="v2")
@@ -137,8 +140,7 @@ def _conflicting_description(stack: Stack) -> tuple[SQLiteStore, SQLiteStore, Mo
 
 
 def test_resolve_theirs_takes_the_remote_value_seen_last(stack: Stack) -> None:
-    """It used to write the value listed in the conflict ("a1"), which the remote no longer
-    had: B then differed from the remote for good, with no conflict listed."""
+    """`resolve theirs` takes the remote's latest value, not the one listed in the conflict."""
     a, b, _ = _conflicting_description(stack)
     [conflict] = list_conflicts(b)
     resolve(b, conflict.id, "theirs")
@@ -152,8 +154,8 @@ def test_resolve_theirs_takes_the_remote_value_seen_last(stack: Stack) -> None:
 
 def test_resolve_ours_does_not_overwrite_a_remote_value_nobody_was_shown(
         stack: Stack) -> None:
-    """"ours" was chosen against "a1"; the remote has "a2" since. Pushing "b1" over "a2"
-    would be a silent overwrite: a new conflict shows "a2" instead."""
+    """`resolve ours` never overwrites a remote value changed since the conflict was listed: a
+    new conflict shows that value instead."""
     a, b, _ = _conflicting_description(stack)
     [conflict] = list_conflicts(b)
     resolve(b, conflict.id, "ours")
@@ -180,10 +182,8 @@ def test_resolve_ours_does_not_overwrite_a_remote_value_nobody_was_shown(
 
 
 def test_resolve_ours_of_create_different_where_ours_has_no_value(stack: Stack) -> None:
-    """The remote's artifact has a description, ours none, and the URIs differ. "ours" used
-    to queue both fields; a PATCH cannot unset a field (null means keep), so the remote kept
-    its description, B kept none, and the two differed for good with no conflict listed.
-    What cannot be pushed is taken from the remote."""
+    """`resolve ours` of a create-different takes from the remote what a PATCH cannot unset (a
+    field ours has no value for), so both sides end equal."""
     a, b = stack.store("a"), stack.store("b")
     a.register_model("m", "s3://m/a", version="v1")
     b.register_model("m", "s3://m/b", version="v1")

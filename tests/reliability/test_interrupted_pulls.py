@@ -1,11 +1,8 @@
-"""Regressions found by the fault proxy soak (``tests/soak/soak_faults.py``).
+"""A pull interrupted by faults goes on where it stopped, within a run and in the next run,
+and isolated faults spread over a long pull do not spend its retry budget.
 
 A pull into an empty store lists, for each version, its artifacts (``/artifacts`` does not
-say which version an artifact belongs to). A fault in that walk restarted the whole pull and
-the walk from the most recently changed version, listing the versions already placed again:
-with faults on a share of the requests, a pull of more than a few dozen versions never got
-past them, run after run (fixed in sync/pull.py). The last test shows a bug left in
-sync/engine.py: the pull's retry budget is spent by faults spread over the whole pull.
+say which version an artifact belongs to); the faults here hit that walk.
 """
 
 from __future__ import annotations
@@ -51,6 +48,7 @@ def _fail_every_third_version_listing(stack: Stack) -> None:
 
 
 def test_pull_cut_short_in_the_artifact_walk_goes_on_next_run() -> None:
+    """A pull cut short in the artifact walk goes on from there in the next run, until complete."""
     with Stack(proxy=True) as stack:
         _stack_with_versions(stack)
         _fail_every_third_version_listing(stack)
@@ -68,6 +66,7 @@ def test_pull_cut_short_in_the_artifact_walk_goes_on_next_run() -> None:
 
 
 def test_retry_within_a_run_goes_on_where_the_pull_failed() -> None:
+    """A retry within a run resumes the walk: models listed once, each version's artifacts once."""
     with Stack(proxy=True) as stack:
         _stack_with_versions(stack)
         _fail_every_third_version_listing(stack)
@@ -88,11 +87,8 @@ def test_retry_within_a_run_goes_on_where_the_pull_failed() -> None:
 
 
 def test_one_run_pulls_through_faults_spread_over_a_long_pull() -> None:
-    """Fails until sync/engine.py is fixed: ``SyncEngine._pull`` counts every fault of the
-    whole pull against ``max_attempts`` and never resets the count when the pull got further,
-    so 5 faults spread over a long pull stop it ("pull stopped") although every failed
-    request succeeded on retry. The push counts per operation. Here: 12 versions, every third
-    listing of a version's artifacts fails once: 6 isolated faults."""
+    """One run pulls through 6 isolated faults spread over a long pull (12 versions, every third
+    artifact listing fails once): the retry budget restarts when the pull progresses."""
     with Stack(proxy=True) as stack:
         _stack_with_versions(stack)
         _fail_every_third_version_listing(stack)

@@ -1,0 +1,133 @@
+"""``localhub conflicts`` and ``localhub resolve``: list sync conflicts and settle them.
+
+A conflict's data (labels, per-field values) is :func:`localhub.conflict_view.conflict_data`,
+which the web's Conflicts page shows too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from localhub.conflict_view import conflict_data
+from localhub.errors import InvalidInputError, NotFoundError
+from localhub.types import CP
+
+from .complete import complete_conflict
+from .context import Settings, pass_settings
+from .params import parse_meta_value
+from .render import emit_conflict, emit_json, emit_table
+
+__all__ = ["COMMANDS", "conflicts", "resolve"]
+
+
+@click.command()
+@click.argument("conflict_id", metavar="[ID]", type=int, required=False,
+                shell_complete=complete_conflict)
+@click.option("--all", "show_all", is_flag=True, help="Include resolved conflicts.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: a list of conflicts (one object with ID).")
+@pass_settings
+def conflicts(settings: Settings, conflict_id: int | None, show_all: bool,
+              as_json: bool) -> None:
+    """List sync conflicts, or show conflict ID with base, local and remote values."""
+    registry = settings.registry(create=False)
+    items = registry.conflicts(include_resolved=show_all or conflict_id is not None)
+    if conflict_id is not None:
+        found = [c for c in items if c.id == conflict_id]
+        if not found:
+            raise NotFoundError(f"no conflict with id {conflict_id}; see `localhub conflicts`",
+                                entity="conflict", key=str(conflict_id))
+        data = conflict_data(registry.store, found[0])
+        if as_json:
+            emit_json(data)
+        else:
+            emit_conflict(data)
+        return
+    rows = [conflict_data(registry.store, c) for c in items]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        if not settings.quiet:
+            click.echo("no open conflicts" if not show_all else "no conflicts")
+        return
+    table = []
+    for row in rows:
+        for i, v in enumerate(row["values"] or [{"field": "", "base": None, "local": None,
+                                                  "remote": None}]):
+            first = i == 0
+            table.append({"id": row["id"] if first else "", "kind": row["kind"] if first else "",
+                          "entity": row["entity"] if first else "", "field": v["field"],
+                          "base": _show(v["base"]), "local": _show(v["local"]),
+                          "remote": _show(v["remote"]),
+                          "resolution": (row["resolution"] or "") if first else ""})
+    columns = ["id", "kind", "entity", "field", "base", "local", "remote"]
+    emit_table(table, columns + (["resolution"] if show_all else []))
+
+
+def _show(value: Any) -> str:
+    import json
+
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+@click.command()
+@click.argument("conflict_id", metavar="ID", type=int, shell_complete=complete_conflict)
+@click.option("--ours", is_flag=True, help="Keep the local values; push them on the next sync.")
+@click.option("--theirs", is_flag=True, help="Take the remote's values locally.")
+@click.option("--value", "value", metavar="FIELD=VALUE",
+              help="Set FIELD to VALUE (typed like --meta for custom properties) and push it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the resolved conflict as JSON.")
+@pass_settings
+def resolve(settings: Settings, conflict_id: int, ours: bool, theirs: bool, value: str | None,
+            as_json: bool) -> None:
+    """Resolve conflict ID with --ours, --theirs or --value FIELD=VALUE."""
+    if sum((ours, theirs, value is not None)) != 1:
+        raise click.UsageError("give exactly one of --ours, --theirs, --value FIELD=VALUE")
+    registry = settings.registry(create=False)
+    if value is None:
+        resolved = registry.resolve(conflict_id, "ours" if ours else "theirs")
+    else:
+        field, sep, text = value.partition("=")
+        if not sep or not field:
+            raise click.BadParameter(f"expected FIELD=VALUE, got {value!r}",
+                                     param_hint="--value")
+        found = [c for c in registry.conflicts(include_resolved=True) if c.id == conflict_id]
+        if not found:
+            raise NotFoundError(f"no conflict with id {conflict_id}; see `localhub conflicts`",
+                                entity="conflict", key=str(conflict_id))
+        conflict = found[0]
+        if conflict.resolved_at is not None:
+            raise InvalidInputError("conflict", f"#{conflict_id} is already resolved "
+                                                f"({conflict.resolution})")
+        name = _match_field(conflict, field)
+        typed: Any = parse_meta_value(text) if name.startswith(CP + ".") else text
+        resolved = registry.resolve(conflict_id, "value", typed)
+    if as_json:
+        emit_json(conflict_data(registry.store, resolved))
+    elif not settings.quiet:
+        how = {"ours": "kept the local values (queued for the next sync)",
+               "theirs": "took the remote's values",
+               "value": "set the value (queued for the next sync)"}.get(
+                   str(resolved.resolution), str(resolved.resolution))
+        click.echo(f"resolved conflict #{conflict_id}: {how}")
+
+
+def _match_field(conflict: Any, field: str) -> str:
+    """The conflict's field named ``field`` (a property key alone is accepted)."""
+    names = list(conflict.fields)
+    if field in names:
+        return field
+    if f"{CP}.{field}" in names:
+        return f"{CP}.{field}"
+    raise click.BadParameter(f"conflict #{conflict.id} is about {', '.join(names) or 'no field'}"
+                             f", not {field!r}", param_hint="--value")
+
+
+COMMANDS = [conflicts, resolve]
