@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import as_completed, wait
 from typing import TYPE_CHECKING
 
 from localhub.types import Artifact, BaseResource
+
+from .workers import RemoteWorkers
 
 if TYPE_CHECKING:
     from .contract import RemoteClient
@@ -34,10 +36,7 @@ class VersionLister:
     def __init__(self, remote: RemoteClient, workers: int) -> None:
         self.remote = remote
         self.workers = workers
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._clones: list[RemoteClient] = []
-        self._pool: ThreadPoolExecutor | None = None
+        self._workers = RemoteWorkers(remote, workers, "localhub-pull")
 
     def listings(self, versions: Iterable[tuple[str, str]], wanted: Callable[[], bool]
                  ) -> Iterator[Listing]:
@@ -45,18 +44,16 @@ class VersionLister:
         ``wanted()``, in completion order. A failed listing stops new ones; those in flight
         are still handed out, then the first failure is raised."""
         # One thread until the remote's API version is known: a clone then speaks it.
-        if self.workers <= 1 or not self.remote.api_confirmed:
+        if not self._workers.concurrent:
             for remote_id, uid in versions:
                 if not wanted():
                     return
                 yield remote_id, uid, list(self.remote.list_all(Artifact, version_id=remote_id))
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="localhub-pull")
         # Every listing is queued at once, so that the workers go on while this thread
         # applies what they found; ``stop`` makes the queued ones return without a request.
         stop = threading.Event()
-        futures = {self._pool.submit(self._list, remote_id, stop): (remote_id, uid)
+        futures = {self._workers.submit(self._list, remote_id, stop): (remote_id, uid)
                    for remote_id, uid in versions}
         failure: BaseException | None = None
         try:
@@ -78,35 +75,15 @@ class VersionLister:
             for future in futures:
                 future.cancel()
             wait(futures)
-            self._collect_sent()
+            self._workers.collect_sent()
         if failure is not None:
             raise failure
 
     def _list(self, remote_id: str, stop: threading.Event) -> list[BaseResource] | None:
         if stop.is_set():
             return None
-        clone: RemoteClient | None = getattr(self._local, "remote", None)
-        if clone is None:
-            clone = self._local.remote = self.remote.clone()
-            with self._lock:
-                self._clones.append(clone)
-        return list(clone.list_all(Artifact, version_id=remote_id))
-
-    def _collect_sent(self) -> None:
-        """The clones' requests, added to the main remote's (``report.requests``)."""
-        with self._lock:
-            for clone in self._clones:
-                self.remote.sent.extend(clone.sent)
-                self.remote.requests_sent += clone.requests_sent
-                clone.sent.clear()
-                clone.requests_sent = 0
+        return list(self._workers.current().list_all(Artifact, version_id=remote_id))
 
     def close(self) -> None:
         """Stop the worker threads and close their sessions."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._collect_sent()
-        for clone in self._clones:
-            clone.close()
-        self._clones.clear()
+        self._workers.close()

@@ -32,7 +32,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,7 @@ from .ledger import Ledger, Local
 from .outcome import BLOCKED, NOOP, NOT_RUN, Outcome, Rejected
 from .push_create import ATTACH
 from .snapshot import snapshot
+from .workers import RemoteWorkers
 
 if TYPE_CHECKING:
     from .engine import SyncEngine
@@ -66,10 +66,8 @@ class Pusher:
         self.engine = engine
         self._remote = engine.remote
         self.workers = workers
-        self._thread = threading.local()
-        self._pool: ThreadPoolExecutor | None = None
-        self._clones: list[RemoteClient] = []
-        self._lock = threading.Lock()
+        self._workers = RemoteWorkers(engine.remote, workers, "localhub-push")
+        self._lock = threading.Lock()  # the window's markers and acks, shared by the workers
         self.ledger: Ledger = engine.ledger
         self.store = engine.store
         #: URI rewrites sent in this run (report.rewrites).
@@ -170,26 +168,14 @@ class Pusher:
     @property
     def remote(self) -> RemoteClient:
         """This thread's remote: a worker's own clone, else the engine's."""
-        clone: RemoteClient | None = getattr(self._thread, "remote", None)
-        return clone if clone is not None else self._remote
-
-    def _concurrent(self) -> bool:
-        """Threads once the remote's API version is known (a clone then speaks it from its
-        first request); each thread sends through its own clone of the remote client."""
-        return self.workers > 1 and self._remote.api_confirmed
-
-    def _clone(self) -> RemoteClient:
-        clone = self._remote.clone()
-        with self._lock:
-            self._clones.append(clone)
-        return clone
+        return self._workers.current()
 
     def run_wave(self, wave: list[Op], run: Callable[[Op], Any],
                  account: Callable[[Any], None]) -> bool:
         """``run(op)`` for each op of a wave (one rank), ``account(outcome)`` for each op that
         ran, in plan order. An outcome None means the run must stop: no op is started after
         it, and False is returned (ops already in flight in other threads finish first)."""
-        if len(wave) == 1 or not self._concurrent():
+        if len(wave) == 1 or not self._workers.concurrent:
             for op in wave:
                 outcome = run(op)
                 if outcome is None:
@@ -198,47 +184,28 @@ class Pusher:
             return True
         if self._acks:
             self.flush()  # children of this wave read their parents' links
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="localhub-push")
         stop = threading.Event()
 
         def task(op: Op) -> Any:
             if stop.is_set():
                 return NOT_RUN
-            if getattr(self._thread, "remote", None) is None:
-                self._thread.remote = self._clone()
             outcome = run(op)
             if outcome is None:
                 stop.set()
             return outcome
 
-        futures = [self._pool.submit(task, op) for op in wave]
+        futures = [self._workers.submit(task, op) for op in wave]
         wait_all(futures)
-        self._collect_sent()
+        self._workers.collect_sent()
         for future in futures:
             outcome = future.result()  # raises the first failure, in plan order
             if outcome is not None and outcome is not NOT_RUN:
                 account(outcome)
         return not stop.is_set()
 
-    def _collect_sent(self) -> None:
-        """The clones' requests, appended to the engine remote's ``sent`` (report.requests)."""
-        with self._lock:
-            for clone in self._clones:
-                self._remote.sent.extend(clone.sent)
-                self._remote.requests_sent += clone.requests_sent
-                clone.sent.clear()
-                clone.requests_sent = 0
-
     def close(self) -> None:
         """Stop the worker threads and close their sessions."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._collect_sent()
-        for clone in self._clones:
-            clone.close()
-        self._clones.clear()
+        self._workers.close()
 
     # -- entry --------------------------------------------------------------------------------
 
