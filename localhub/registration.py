@@ -49,7 +49,8 @@ class Registration:
         return replace(self, author=self.author or author, owner=self.owner or author,
                        defaulted=(*self.defaulted, *filled))
 
-    def _artifact_fields(self) -> dict[str, str | None]:
+    def artifact_fields(self) -> dict[str, str | None]:
+        """The artifact's optional fields (storage and model source)."""
         return {"storage_key": self.storage_key, "storage_path": self.storage_path,
                 "service_account_name": self.service_account_name,
                 "model_source_kind": self.model_source_kind,
@@ -61,20 +62,8 @@ class Registration:
     def write(self, store: SQLiteStore
               ) -> tuple[RegisteredModel, ModelVersion, ModelArtifact]:
         """Write the three entities in one transaction (DuplicateError for a taken version)."""
-        return store.register_model(
-            self.name, self.uri, version=self.version,
-            model_format_name=self.model_format_name,
-            model_format_version=self.model_format_version, author=self.author,
-            owner=self.owner, version_description=self.version_description,
-            metadata=self.metadata, artifact_fields=self._artifact_fields(),
-            defaulted=self.defaulted)
+        return store.write_registration(self)
 
     def write_model(self, store: SQLiteStore) -> RegisteredModel:
         """:meth:`write`, returning only the model (without building the other objects)."""
-        return store.register(
-            self.name, self.uri, version=self.version,
-            model_format_name=self.model_format_name,
-            model_format_version=self.model_format_version, author=self.author,
-            owner=self.owner, version_description=self.version_description,
-            metadata=self.metadata, artifact_fields=self._artifact_fields(),
-            defaulted=self.defaulted)
+        return store.write_registration_model(self)

@@ -15,7 +15,8 @@ from . import rows
 from ._entities import SPECS, from_row, validated_values
 from .db import Database
 from .errors import DuplicateError, InvalidInputError
-from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
+from .registration import Registration
+from .types import ModelArtifact, ModelVersion, RegisteredModel
 
 __all__ = ["DEFAULTED_PREFIX", "RegisterRows", "defaulted_values", "record_defaulted"]
 
@@ -32,65 +33,50 @@ class RegisterRows:
         uri: str,
         *,
         version: str,
-        model_format_name: str | None = None,
-        model_format_version: str | None = None,
-        author: str | None = None,
-        owner: str | None = None,
-        version_description: str | None = None,
-        metadata: Mapping[str, SupportedTypes] | None = None,
         artifact_fields: Mapping[str, str | None] | None = None,
-        defaulted: tuple[str, ...] = (),
+        **options: Any,
     ) -> tuple[RegisteredModel, ModelVersion, ModelArtifact]:
-        """Model (reused if it exists), version and artifact in ONE transaction.
+        """Model (reused if it exists), version and artifact in ONE transaction; ``options``
+        and ``artifact_fields`` are :class:`~localhub.registration.Registration`'s fields.
 
         Raises ``DuplicateError`` ("Version X already exists") and leaves nothing behind when
         the version exists.
         """
-        rows = self._register_rows(name, uri, version=version,
-                                   model_format_name=model_format_name,
-                                   model_format_version=model_format_version, author=author,
-                                   owner=owner, version_description=version_description,
-                                   metadata=metadata, artifact_fields=artifact_fields,
-                                   defaulted=defaulted)
+        return self.write_registration(Registration(
+            name, uri, version, **options, **cast("dict[str, Any]", dict(artifact_fields or {}))))
+
+    def write_registration(self, reg: Registration
+                           ) -> tuple[RegisteredModel, ModelVersion, ModelArtifact]:
+        """The three entities of ``reg``, written in one transaction."""
+        rows_written = self._register_rows(reg)
         return (
-            cast(RegisteredModel, from_row(SPECS[RegisteredModel], rows[0])),
-            cast(ModelVersion, from_row(SPECS[ModelVersion], rows[1])),
-            cast(ModelArtifact, from_row(SPECS[ModelArtifact], rows[2])),
+            cast(RegisteredModel, from_row(SPECS[RegisteredModel], rows_written[0])),
+            cast(ModelVersion, from_row(SPECS[ModelVersion], rows_written[1])),
+            cast(ModelArtifact, from_row(SPECS[ModelArtifact], rows_written[2])),
         )
 
-    def register(self, name: str, uri: str, *, version: str, **options: Any) -> RegisteredModel:
-        """``register_model`` returning only the model (what the facades return), without
-        building the version and artifact objects."""
-        rm_row = self._register_rows(name, uri, version=version, **options)[0]
-        return cast(RegisteredModel, from_row(SPECS[RegisteredModel], rm_row))
+    def write_registration_model(self, reg: Registration) -> RegisteredModel:
+        """:meth:`write_registration` returning only the model (what the facades return),
+        without building the version and artifact objects."""
+        return cast(RegisteredModel,
+                    from_row(SPECS[RegisteredModel], self._register_rows(reg)[0]))
 
-    def _register_rows(
-        self,
-        name: str,
-        uri: str,
-        *,
-        version: str,
-        model_format_name: str | None = None,
-        model_format_version: str | None = None,
-        author: str | None = None,
-        owner: str | None = None,
-        version_description: str | None = None,
-        metadata: Mapping[str, SupportedTypes] | None = None,
-        artifact_fields: Mapping[str, str | None] | None = None,
-        defaulted: tuple[str, ...] = (),
-    ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    def _register_rows(self, reg: Registration
+                       ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        name, version, owner, author, defaulted = (reg.name, reg.version, reg.owner,
+                                                   reg.author, reg.defaulted)
         model = RegisteredModel(name=name, owner=owner)
         model_values = validated_values(SPECS[RegisteredModel], model)
         version_values = validated_values(
             SPECS[ModelVersion],
-            ModelVersion(name=version, author=author, description=version_description,
-                         custom_properties=metadata, registered_model_id="1"),
+            ModelVersion(name=version, author=author, description=reg.version_description,
+                         custom_properties=reg.metadata, registered_model_id="1"),
         )
         artifact_values = validated_values(
             SPECS[ModelArtifact],
-            ModelArtifact(name=name, uri=uri, model_format_name=model_format_name,
-                          model_format_version=model_format_version,
-                          **cast("dict[str, Any]", dict(artifact_fields or {}))),
+            ModelArtifact(name=name, uri=reg.uri, model_format_name=reg.model_format_name,
+                          model_format_version=reg.model_format_version,
+                          **cast("dict[str, Any]", reg.artifact_fields())),
         )
         if artifact_values["uri"] is None:
             raise InvalidInputError("ModelArtifact.uri", "is required")

@@ -49,7 +49,7 @@ def test_existing_database_is_kept(tmp_path: Path) -> None:
     """With a path: that file is served as it is, and kept afterwards."""
     path = tmp_path / "mine.db"
     store = SQLiteStore(path)
-    store.register("kept", "s3://b/k", version="1")
+    store.register_model("kept", "s3://b/k", version="1")
     store.close()
     with running_server(path) as server:
         assert server.db_path == path
