@@ -212,3 +212,25 @@ def test_slow_clients_are_cut_off(server: Server) -> None:
     assert closed_at is not None, "the slowloris connection was kept open for 30 s"
     assert closed_at - started < 20
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+
+
+class _Transport:
+    """Just enough of an asyncio transport to hand over its socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> object:
+        return self.sock if name == "socket" else None
+
+
+def test_connections_send_without_nagle_delay() -> None:
+    """Every accepted connection has TCP_NODELAY: uvicorn writes a response's headers and body
+    separately, and with Nagle's algorithm the body waited for the client's delayed ACK
+    (about 40 ms a request on loopback)."""
+    from localhub.server.limits import _no_delay
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        _no_delay(_Transport(sock))  # type: ignore[arg-type]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
