@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support.browser import driver
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +20,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("LOCALHUB_DB", "LOCALHUB_REMOTE", "COLUMNS", "LINES", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    """The one playwright driver of this test process (skips without Debian's chromium)."""
+    with driver() as running:
+        yield running

@@ -12,14 +12,12 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.browser import CHROMIUM, chromium
 from tests.support.processes import free_port, stop, wait_healthy
 from tests.support.servers import API, Server
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        # A DNS rebinding, made certain: this name resolves to the loopback address.
-        "--host-resolver-rules=MAP rebind.test 127.0.0.1"]
+#: A DNS rebinding, made certain: this name resolves to the loopback address.
+REBIND = "--host-resolver-rules=MAP rebind.test 127.0.0.1"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="needs Debian's chromium at /usr/bin/chromium")
@@ -69,15 +67,10 @@ def other_origin(tmp_path: Path, server: Server) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(playwright_driver: Any) -> Iterator[Any]:
     """Headless Chromium driven by playwright."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(playwright_driver, [REBIND]) as launched:
+        yield launched
 
 
 def _wait_for(predicate: Any, what: str, timeout: float = 20) -> None:

@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.servers import Server, serving_in
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 PAGES = {"models": "/", "model": "/models/resnet-50", "sync": "/sync",
          "conflicts": "/conflicts"}
