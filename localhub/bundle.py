@@ -48,7 +48,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MAX_BUNDLE_BYTES",
-    "Conflict",
+    "ImportConflict",
     "ImportResult",
     "export_bundle",
     "import_bundle",
@@ -62,7 +62,7 @@ MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Conflict:
+class ImportConflict:
     """An entity of the bundle that exists here with different content (left unchanged)."""
 
     entity: str
@@ -76,7 +76,7 @@ class ImportResult:
 
     created: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
+    conflicts: list[ImportConflict] = field(default_factory=list)
 
 
 def _canonical(payload: Any) -> bytes:
@@ -158,7 +158,7 @@ def _selection(store: SQLiteStore, pending: bool, models: tuple[str, ...]
                 raise NotFoundError(f"no model named {name!r}; see `localhub models`",
                                     entity="registered model", key=name)
         return {name: None for name in models}
-    return {m.name: None for m in store.list(RegisteredModel).items
+    return {m.name: None for m in store.list_page(RegisteredModel).items
             if isinstance(m, RegisteredModel)}
 
 
@@ -172,7 +172,7 @@ def build_payload(store: SQLiteStore, *, pending: bool = False, models: tuple[st
             continue
         entry = _fields(model)
         entry["versions"] = []
-        for mv in store.list(ModelVersion, parent_id=model.id).items:
+        for mv in store.list_page(ModelVersion, parent_id=model.id).items:
             if wanted is not None and mv.name not in wanted:
                 continue
             assert mv.id is not None
@@ -340,7 +340,7 @@ def _compare(node: _Node, result: ImportResult) -> None:
     differing = tuple(sorted(k for k in ours.keys() | theirs.keys()
                              if ours.get(k) != theirs.get(k)))
     if differing:
-        result.conflicts.append(Conflict(spec_for(node.entity).label, node.key, differing))
+        result.conflicts.append(ImportConflict(spec_for(node.entity).label, node.key, differing))
     else:
         result.adopted.append(node.key)
 

@@ -25,7 +25,7 @@ __all__ = [
     "Remote",
     "add_remote",
     "config_path",
-    "dumps",
+    "to_toml",
     "load_config",
     "parse_toml",
     "remove_remote",
@@ -215,7 +215,7 @@ def _value(value: str | list[str]) -> str:
     return json.dumps(value)
 
 
-def dumps(config: Config) -> str:
+def to_toml(config: Config) -> str:
     """The config as TOML text."""
     lines = ["# localhub configuration (written by `localhub remote ...`).",
              "# Tokens are never stored here: only an environment variable name or a file path."]
@@ -241,7 +241,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     path = path or config.path or config_path()
     try:
         private_dir(path.parent)
-        atomic_write(path, dumps(config).encode("utf-8"))
+        atomic_write(path, to_toml(config).encode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot write {path} ({exc.strerror}); check that the folder is "
                           "writable or set LOCALHUB_HOME / LOCALHUB_CONFIG", path=str(path)

@@ -140,7 +140,7 @@ def probe_remote(remote: Remote, *, timeout: float = 2.0) -> Check:
         RemoteProtocolError,
         RemoteUnreachableError,
     )
-    from .remote import RemoteRegistry
+    from .rest_client import RemoteRegistry
 
     name = f"remote.{remote.name}"
     shown = remote.shown_url

@@ -370,7 +370,7 @@ class FolderWatcher:
             return None
         artifact = self.store.find(ModelArtifact, name=name, parent_id=mv.id)
         if artifact is None:
-            items = self.store.list(ModelArtifact, parent_id=mv.id, page_size=1).items
+            items = self.store.list_page(ModelArtifact, parent_id=mv.id, page_size=1).items
             artifact = items[0] if items else None
         return (getattr(artifact, "uri", None) or "") if artifact is not None else ""
 

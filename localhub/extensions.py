@@ -153,7 +153,7 @@ class RegistryExtensions(ABC):
         ``on_request(method, path, status, seconds)`` after each answer (the path without
         query; no header, so never the token).
         """
-        from .remote import RemoteRegistry
+        from .rest_client import RemoteRegistry
         from .sync import SyncEngine
 
         url, verify, token = self._sync_target(remote, verify, token)

@@ -179,7 +179,7 @@ class ModelRegistry(RegistryExtensions):
         found = self._store.find(ModelArtifact, name=name, parent_id=mv.id)
         if found is not None:
             return found
-        page = self._store.list(ModelArtifact, parent_id=mv.id, page_size=1)
+        page = self._store.list_page(ModelArtifact, parent_id=mv.id, page_size=1)
         return page.items[0] if page.items else None
 
     def get_registered_models(
@@ -269,7 +269,7 @@ class ModelRegistry(RegistryExtensions):
     def _page_fn(self, cls: type[TModel], parent_id: str | None
                  ) -> Callable[[ListOptions], list[TModel]]:
         def fetch(options: ListOptions) -> list[TModel]:
-            page = self._store.list(
+            page = self._store.list_page(
                 cls,
                 parent_id=parent_id,
                 filter_query=options.filter_query,

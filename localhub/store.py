@@ -163,7 +163,7 @@ class SQLiteStore(RegisterRows, SyncRows):
             return True, None
         return True, cast(ModelVersion, from_row(SPECS[ModelVersion], row))
 
-    def list(
+    def list_page(
         self,
         cls: type[T],
         *,
@@ -205,7 +205,7 @@ class SQLiteStore(RegisterRows, SyncRows):
 
     def version_artifacts(self, version_id: str | int) -> builtins.list[Artifact]:
         """Every artifact of a model version, oldest first."""
-        return self.list(Artifact, parent_id=version_id).items
+        return self.list_page(Artifact, parent_id=version_id).items
 
     def artifact_version_id(self, artifact_id: str | int) -> str | None:
         """The model version an artifact belongs to (None for a top-level artifact)."""

@@ -7,7 +7,7 @@ remote interfaces the engine calls), ``backoff`` (the one retry policy), ``lock`
 database and remote), ``snapshot``, ``uri_rewrite``, ``identity`` (the remote's pinned
 anchor), ``upstream`` (one upstream per database, ``reset_remote``), ``status``
 (``sync_status``, ``entity_sync_state``).
-It never imports ``requests``: the REST client lives in :mod:`localhub.remote`.
+It never imports ``requests``: the REST client lives in :mod:`localhub.rest_client`.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from localhub.types import BaseResource
 
 if TYPE_CHECKING:
     from localhub.db import Database
-    from localhub.remote import Fetched
+    from localhub.rest_client import Fetched
     from localhub.rest_requests import RequestDescription
     from localhub.store import Page
     from localhub.sync_rows import Local
@@ -44,7 +44,7 @@ class RegistryStore(Protocol):
         """The one entity with this exact name (within ``parent_id``) and/or external id."""
         ...
 
-    def list(self, cls: type[T], *, parent_id: str | int | None = None,
+    def list_page(self, cls: type[T], *, parent_id: str | int | None = None,
              filter_query: str | None = None, order_by: str | None = None,
              sort_order: str | None = None, page_size: int | None = None,
              page_token: str | None = None) -> Page[T]:
@@ -111,7 +111,7 @@ class LocalStore(Protocol):
 
 
 class RemoteClient(Protocol):
-    """What the sync engine calls on the remote registry (``localhub.remote.RemoteRegistry``)."""
+    """What the sync engine calls on the remote registry (``rest_client.RemoteRegistry``)."""
 
     base_url: str
     api: str

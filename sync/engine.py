@@ -95,7 +95,7 @@ def _stopped(report: SyncReport) -> bool:
 
 
 class SyncEngine:
-    """Sync ``store`` with ``remote`` (a :class:`localhub.remote.RemoteRegistry`)."""
+    """Sync ``store`` with ``remote`` (a :class:`localhub.rest_client.RemoteRegistry`)."""
 
     def __init__(self, store: LocalStore, remote: RemoteClient | str, *,
                  on_conflict: Policy = "manual",
@@ -114,7 +114,7 @@ class SyncEngine:
             raise TypeError("models must be a sequence of model names, not one string")
         self._owns_remote = isinstance(remote, str)
         if isinstance(remote, str):
-            from localhub.remote import RemoteRegistry
+            from localhub.rest_client import RemoteRegistry
 
             remote = RemoteRegistry(remote, token=token, verify=verify)
         self.store = store

@@ -22,7 +22,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from localhub.errors import RemotePreconditionError
-from localhub.remote import Fetched
+from localhub.rest_client import Fetched
 
 if TYPE_CHECKING:
     from localhub.types import BaseResource

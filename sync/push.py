@@ -37,7 +37,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from localhub.errors import RemoteError
-from localhub.remote import Fetched
+from localhub.rest_client import Fetched
 from localhub.types import Artifact, BaseResource, ModelVersion, RegisteredModel
 
 from . import push_create, push_update

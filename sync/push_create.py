@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from localhub.errors import RemoteConflictError
-from localhub.remote import Fetched
+from localhub.rest_client import Fetched
 from localhub.types import (
     Artifact,
     BaseResource,
@@ -19,7 +19,7 @@ from localhub.types import (
     ServingEnvironment,
 )
 
-from .ledger import Link, Local, dumps
+from .ledger import Link, Local, canonical_json
 from .outcome import ADOPTED, BLOCKED, CONFLICT, CREATED, NOOP, UPDATED, Outcome, Rejected
 from .push_update import commit, update
 from .registration import adopt_defaults, group_children
@@ -39,7 +39,7 @@ ATTACH = "version_id"
 def _same_content(sent: dict[str, Any], theirs: dict[str, Any]) -> bool:
     """Whether the remote holds exactly a recorded request's content (compared as JSON, the
     form it was recorded in)."""
-    return dumps(sent) == dumps(theirs)
+    return canonical_json(sent) == canonical_json(theirs)
 
 
 # -- attach -------------------------------------------------------------------------------

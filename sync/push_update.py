@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from localhub import outbox
 from localhub.codec import camel, from_json
 from localhub.errors import RemoteNotFoundError, RemotePreconditionError
-from localhub.remote import Fetched
+from localhub.rest_client import Fetched
 from localhub.types import Artifact, BaseResource
 
-from .ledger import Ledger, Link, Local, dumps
+from .ledger import Ledger, Link, Local, canonical_json
 from .merge import CP, merge
 from .outcome import BLOCKED, CONFLICT, NOOP, UPDATED, Outcome
 from .snapshot import apply_snapshot, content_hash, snapshot, update_body
@@ -55,13 +55,14 @@ def _landed(base: dict[str, Any], theirs: dict[str, Any], sends: Sequence[dict[s
                 if sent_props is None:
                     continue
                 for key in set(sent_props) | set(theirs_props):
-                    if dumps(sent_props.get(key)) == dumps(theirs_props.get(key)):
+                    if canonical_json(sent_props.get(key)) == canonical_json(theirs_props.get(key)):
                         if key in theirs_props:
                             props[key] = theirs_props[key]
                         else:
                             props.pop(key, None)
             out[CP] = props
-        elif any(name in sent and dumps(sent[name]) == dumps(value) for sent in sends):
+        elif any(name in sent and canonical_json(sent[name]) == canonical_json(value)
+                 for sent in sends):
             out[name] = value
     return out
 

@@ -29,7 +29,7 @@ from .snapshot import content_hash, snapshot
 if TYPE_CHECKING:
     import sqlite3
 
-    from localhub.remote import Fetched
+    from localhub.rest_client import Fetched
     from localhub.types import BaseResource
 
     from .contract import RemoteClient

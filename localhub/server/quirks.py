@@ -299,7 +299,7 @@ class QuirksMiddleware:
         if external_id:
             clauses.append(f"externalId = {quote(external_id)}")
         try:
-            page = self.store.list(cls, parent_id=parent, filter_query=" AND ".join(clauses),
+            page = self.store.list_page(cls, parent_id=parent, filter_query=" AND ".join(clauses),
                                    order_by="ID", sort_order="ASC", page_size=1)
         except Exception:  # noqa: BLE001  (a name the filter refuses: the route answers)
             return None

@@ -101,7 +101,7 @@ def list_handler(cls: type[BaseResource], *, parent_key: str | None = None,
             except WireFormatError as exc:
                 raise ApiError(400, f"{exc.message}: bad request") from None
         options = list_options(ctx, extra_filter=name_filter(ctx) if by_name else None)
-        page: Page[Any] = ctx.store.list(cls, parent_id=parent_id, kinds=kinds, **options)
+        page: Page[Any] = ctx.store.list_page(cls, parent_id=parent_id, kinds=kinds, **options)
         return list_reply(page, ctx)
 
     return handle

@@ -74,7 +74,7 @@ def service_version(ctx: Ctx) -> Reply:
     if service.model_version_id is not None:
         return entity_reply(require(ctx.store.get(ModelVersion, service.model_version_id),
                                     "model version", service.model_version_id))
-    page = ctx.store.list(ModelVersion, parent_id=service.registered_model_id,
+    page = ctx.store.list_page(ModelVersion, parent_id=service.registered_model_id,
                           order_by="CREATE_TIME", sort_order="DESC", page_size=1)
     if not page.items:
         raise ApiError(404, f"no model version found for inference service {service.id}: "

@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from localhub import SQLiteStore
-    from localhub.remote import RemoteRegistry
+    from localhub.rest_client import RemoteRegistry
     from localhub.sync import SyncEngine
 
     models, versions = (100, 100) if args.full else (20, 100)

@@ -60,7 +60,7 @@ class Server:
 
 
 def push(store, url: str) -> tuple[float, object]:
-    from localhub.remote import RemoteRegistry
+    from localhub.rest_client import RemoteRegistry
     from localhub.sync import SyncEngine
 
     remote = RemoteRegistry(url)

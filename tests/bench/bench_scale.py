@@ -48,7 +48,7 @@ CHILD_PUSH = """
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
 from localhub import SQLiteStore
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.sync import SyncEngine
 s = SQLiteStore(sys.argv[1])
 start = time.perf_counter()

@@ -81,12 +81,12 @@ def test_importing_twice_changes_nothing(tmp_path: Path, invoke: Invoke, source:
     """The second import adopts everything and writes nothing."""
     _export(invoke, source, tmp_path / "b.json")
     assert invoke("import", str(tmp_path / "b.json")).exit_code == 0
-    before = (store.pending(), store.list(RegisteredModel).items)
+    before = (store.pending(), store.list_page(RegisteredModel).items)
     again = invoke("import", str(tmp_path / "b.json"), "--json")
     assert again.exit_code == 0
     data = json.loads(again.stdout)
     assert data["created"] == [] and data["conflicts"] == [] and len(data["adopted"]) == 8
-    assert (store.pending(), store.list(RegisteredModel).items) == before
+    assert (store.pending(), store.list_page(RegisteredModel).items) == before
 
 
 def test_import_into_its_own_source_changes_nothing(tmp_path: Path, invoke: Invoke,
@@ -168,7 +168,7 @@ def test_damaged_bundle_is_refused_whole(tmp_path: Path, invoke: Invoke, source:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert len(result.stderr.splitlines()) == 1
-    assert store.list(RegisteredModel).items == [] and store.pending() == []
+    assert store.list_page(RegisteredModel).items == [] and store.pending() == []
 
 
 def test_invalid_entity_refuses_the_whole_bundle(tmp_path: Path, invoke: Invoke,
@@ -183,7 +183,7 @@ def test_invalid_entity_refuses_the_whole_bundle(tmp_path: Path, invoke: Invoke,
     _rewrite(path, break_last)
     result = invoke("import", str(path))
     assert result.exit_code == 1 and "state" in result.stderr and "not imported" in result.stderr
-    assert store.list(RegisteredModel).items == []
+    assert store.list_page(RegisteredModel).items == []
 
 
 def test_unknown_field_is_refused(tmp_path: Path, invoke: Invoke, source: SQLiteStore,
@@ -194,7 +194,7 @@ def test_unknown_field_is_refused(tmp_path: Path, invoke: Invoke, source: SQLite
     _rewrite(path, lambda p: p["models"][0].update(colour="red"))
     result = invoke("import", str(path))
     assert result.exit_code == 1 and "models[0]" in result.stderr
-    assert store.list(RegisteredModel).items == []
+    assert store.list_page(RegisteredModel).items == []
 
 
 def test_missing_bundle_is_a_usage_error(tmp_path: Path, invoke: Invoke) -> None:

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.sync.ledger import Ledger
 from localhub.types import RegisteredModel
 

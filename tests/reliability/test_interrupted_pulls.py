@@ -7,7 +7,7 @@ say which version an artifact belongs to); the faults here hit that walk.
 
 from __future__ import annotations
 
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, SyncReport
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, SyncReport, list_conflicts
 

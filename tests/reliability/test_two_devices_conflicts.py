@@ -38,7 +38,7 @@ def _versions(store: SQLiteStore, model: str) -> dict[str, list[str | None]]:
     rm = store.find(RegisteredModel, name=model)
     assert rm is not None
     return {str(mv.name): [a.uri for a in store.version_artifacts(str(mv.id))]  # type: ignore[attr-defined]
-            for mv in store.list(ModelVersion, parent_id=rm.id).items}
+            for mv in store.list_page(ModelVersion, parent_id=rm.id).items}
 
 
 @pytest.mark.parametrize("models", [None, ["m"]], ids=["all", "limited"])

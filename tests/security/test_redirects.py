@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from localhub.errors import RemoteError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 
 from tests.support.cli import Invoke
 from tests.support.stubs import Stub

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from localhub.credentials import looks_like_token, redact_url
 from localhub.errors import ConfigError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 
 from tests.support.cli import Invoke
 from tests.support.processes import free_port

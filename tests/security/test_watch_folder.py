@@ -23,7 +23,7 @@ def store(db: Path) -> SQLiteStore:
 
 
 def _registered(store: SQLiteStore) -> list[str]:
-    return sorted(m.name for m in store.list(RegisteredModel).items
+    return sorted(m.name for m in store.list_page(RegisteredModel).items
                   if isinstance(m, RegisteredModel))
 
 

@@ -57,11 +57,11 @@ class Tally:
 def content(store: Any) -> dict[str, Any]:
     """Models, versions and artifacts by name with their content fields (ids left out)."""
     out: dict[str, Any] = {}
-    for rm in store.list(RegisteredModel).items:
+    for rm in store.list_page(RegisteredModel).items:
         versions: dict[str, Any] = {}
         out[rm.name] = (rm.description, rm.owner, rm.state.value, rm.custom_properties,
                         versions)
-        for mv in store.list(ModelVersion, parent_id=rm.id).items:
+        for mv in store.list_page(ModelVersion, parent_id=rm.id).items:
             arts = {a.name: (a.uri, a.model_format_name, a.storage_key, a.state.value)
                     for a in store.version_artifacts(mv.id)}
             versions[mv.name] = (mv.description, mv.author, mv.state.value,

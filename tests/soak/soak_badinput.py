@@ -881,8 +881,8 @@ class ApiPart:
                                  base64.b64encode("1:²".encode()).decode(), "=" * 8,
                                  "A" * 2000]))),
         }
-        return Call(f"store.list({cls.__name__}, {_short(kwargs, 400)})",
-                    lambda: self.store.list(cls, **kwargs),
+        return Call(f"store.list_page({cls.__name__}, {_short(kwargs, 400)})",
+                    lambda: self.store.list_page(cls, **kwargs),
                     ["filter", "query", "order", "sort", "page", "token", "size", "id",
                      *kwargs.values()], self._reads_only)
 

@@ -126,10 +126,10 @@ def _cells(entity: Any, kind: str) -> dict[str, Any]:
 def flat(store: SQLiteStore) -> Flat:
     """Every model, version and artifact of ``store`` by natural key, with its fields."""
     out: Flat = {}
-    models: list[Any] = store.list(RegisteredModel).items
+    models: list[Any] = store.list_page(RegisteredModel).items
     for rm in models:
         out[("m", rm.name)] = _cells(rm, "m")
-        versions: list[Any] = store.list(ModelVersion, parent_id=rm.id).items
+        versions: list[Any] = store.list_page(ModelVersion, parent_id=rm.id).items
         for mv in versions:
             out[("v", rm.name, mv.name)] = _cells(mv, "v")
             for art in store.version_artifacts(str(mv.id)):

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localhub.errors import LocalHubError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, SyncReport
 from localhub.sync.plan import build_plan
@@ -143,8 +143,8 @@ class _Syncer:
 
 def _queue(a: SQLiteStore, rng: random.Random, ops: int) -> None:
     """Queue about ``ops`` push operations on A (linked entities exist already)."""
-    models = a.list(RegisteredModel).items
-    versions = a.list(ModelVersion).items
+    models = a.list_page(RegisteredModel).items
+    versions = a.list_page(ModelVersion).items
     arts = [art for mv in versions for art in a.version_artifacts(str(mv.id))]
     linked: list[Any] = [*models, *versions, *arts]
     rng.shuffle(linked)
@@ -197,13 +197,13 @@ def _edit_both_sides(stack: Stack, a: SQLiteStore, rng: random.Random, count: in
     remote_edits: list[tuple[tuple[str, ...], int, Any]] = []
     local_edits: list[tuple[tuple[str, ...], int, Any]] = []
     try:
-        picked = rng.sample(direct.list(RegisteredModel).items,
+        picked = rng.sample(direct.list_page(RegisteredModel).items,
                             count)
         for i, rm in enumerate(picked):
             rm.description = f"remote {seed}-{i}"
             direct.update(rm)
             remote_edits.append(((rm.name,), 0, rm.description))
-            mv = rng.choice(direct.list(ModelVersion, parent_id=rm.id).items)
+            mv = rng.choice(direct.list_page(ModelVersion, parent_id=rm.id).items)
             mv.custom_properties = {**(mv.custom_properties or {}), "r": i}
             direct.update(mv)
             remote_edits.append(((rm.name, mv.name), 3, ("cp", "r", i)))

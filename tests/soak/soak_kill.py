@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, SyncReport, list_conflicts, sync_status
 from localhub.types import (
@@ -83,7 +83,7 @@ from tests.soak._soak import Stack, Tally, compare, content, finish, localhub_cm
 
 SYNC_SCRIPT = (
     "import sys\n"
-    "from localhub.remote import RemoteRegistry\n"
+    "from localhub.rest_client import RemoteRegistry\n"
     "from localhub.store import SQLiteStore\n"
     "from localhub.sync import SyncEngine\n"
     "report = SyncEngine(SQLiteStore(sys.argv[1]), RemoteRegistry(sys.argv[2])).run("
@@ -525,11 +525,11 @@ def _check_registrations(store: SQLiteStore, prefix: str, out: Outcome) -> int:
             "UNION ALL SELECT uid FROM artifacts")]
         queued = Counter((r[0], r[1]) for r in conn.execute(
             "SELECT entity_uid, op FROM outbox"))
-    versions = store.list(ModelVersion).items
+    versions = store.list_page(ModelVersion).items
     n = len(versions)
     torn = 0
     seen: set[tuple[str, str]] = set()
-    models = {m.id: m.name for m in store.list(RegisteredModel).items}
+    models = {m.id: m.name for m in store.list_page(RegisteredModel).items}
     for mv in versions:
         model = models.get(mv.registered_model_id, "?")
         seen.add((model, mv.name))

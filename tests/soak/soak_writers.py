@@ -164,7 +164,7 @@ class Writer:
             if self.api == "client":
                 names = [v.name for v in self.client.list_model_versions(name)]
             else:
-                names = [v.name for v in self.store.list(ModelVersion, parent_id=rm.id).items
+                names = [v.name for v in self.store.list_page(ModelVersion, parent_id=rm.id).items
                          if isinstance(v, ModelVersion)]
             if not names:
                 return None

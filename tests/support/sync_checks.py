@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import list_conflicts
 from localhub.sync.snapshot import snapshot
@@ -19,10 +19,10 @@ __all__ = ["check_converged", "content"]
 def content(store: Any) -> dict[str, Any]:
     """Models, versions and artifacts by name with their content fields."""
     out: dict[str, Any] = {}
-    for rm in store.list(RegisteredModel).items:
+    for rm in store.list_page(RegisteredModel).items:
         out[rm.name] = (rm.description, rm.owner, rm.state.value, rm.custom_properties,
                         {})
-        for mv in store.list(ModelVersion, parent_id=rm.id).items:
+        for mv in store.list_page(ModelVersion, parent_id=rm.id).items:
             arts = {a.name: (a.uri, a.model_format_name, a.storage_key, a.state.value)
                     for a in store.version_artifacts(mv.id)}
             out[rm.name][4][mv.name] = (mv.description, mv.author, mv.state.value,

@@ -14,7 +14,7 @@ import pytest
 
 from localhub import ModelRegistryClient
 from localhub.errors import DeleteInFlightError, DeleteNotAllowedError, InvalidInputError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, SyncReport, resolve, sync_status
 from localhub.sync.ledger import Ledger
@@ -138,7 +138,7 @@ def test_a_pulled_entity_the_store_refuses_is_held_and_the_pull_goes_on(env: Env
     report = env.sync("b", push=False)
     assert report.stopped is None and len(report.held) == 1, report
     assert "'clash'" in report.held[0] and "could not be applied" in report.held[0]
-    assert sorted(m.name for m in b.list(RegisteredModel).items) == ["fine", "mine"]
+    assert sorted(m.name for m in b.list_page(RegisteredModel).items) == ["fine", "mine"]
     held = sync_status(b)["held"]
     assert [h["kind"] for h in held] == ["registered-model"] and held[0]["message"]
     watermark = Ledger(b, env.proxy.url).get_state("watermark:registered-models")
@@ -147,8 +147,8 @@ def test_a_pulled_entity_the_store_refuses_is_held_and_the_pull_goes_on(env: Env
     b.update(mine)
     again = env.sync("b", push=False)
     assert again.held == [] and sync_status(b)["held"] == []
-    names = sorted((m.name, [v.name for v in b.list(ModelVersion, parent_id=m.id).items])
-                   for m in b.list(RegisteredModel).items)
+    names = sorted((m.name, [v.name for v in b.list_page(ModelVersion, parent_id=m.id).items])
+                   for m in b.list_page(RegisteredModel).items)
     assert names == [("clash", ["v1"]), ("fine", ["v1"]), ("mine", [])]
 
 

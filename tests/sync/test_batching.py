@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine
 from localhub.sync.pull import APPLY_BATCH
@@ -35,7 +35,7 @@ from tests.support.sync_env import Env
 
 SYNC = ("import sys\n"
         "from localhub.store import SQLiteStore\n"
-        "from localhub.remote import RemoteRegistry\n"
+        "from localhub.rest_client import RemoteRegistry\n"
         "from localhub.sync import SyncEngine\n"
         "SyncEngine(SQLiteStore(sys.argv[1]), RemoteRegistry(sys.argv[2]),\n"
         "           workers=int(sys.argv[3])).run(pull=False)\n")
@@ -78,11 +78,11 @@ def _uid(store: SQLiteStore, table: str, name: str) -> str:
 def _remote_content(env: Env) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     remote = SQLiteStore(env.server.db)
     try:
-        models = {m.id: m.name for m in remote.list(RegisteredModel).items}
+        models = {m.id: m.name for m in remote.list_page(RegisteredModel).items}
         versions = sorted((models[v.registered_model_id], v.name)
-                          for v in remote.list(ModelVersion).items)
+                          for v in remote.list_page(ModelVersion).items)
         return (sorted(models.values()), versions,
-                sorted(str(a.uri) for a in remote.list(ModelArtifact).items))
+                sorted(str(a.uri) for a in remote.list_page(ModelArtifact).items))
     finally:
         remote.close()
 
@@ -220,7 +220,7 @@ def test_a_pull_commits_per_batch_not_per_entity(env: Env) -> None:
     # Per kind: its entities in one batch and its watermark; the artifacts placed through
     # their versions' listings in one more; plus the run's bookkeeping. One per entity: 62+.
     assert commits[0] <= 4 * 2 + 1 + 3, commits[0]
-    assert len(b.list(ModelVersion).items) == 30 and len(b.list(Artifact).items) == 30
+    assert len(b.list_page(ModelVersion).items) == 30 and len(b.list_page(Artifact).items) == 30
 
 
 def test_artifacts_placed_before_a_failed_listing_are_kept(env: Env) -> None:
@@ -240,12 +240,12 @@ def test_artifacts_placed_before_a_failed_listing_are_kept(env: Env) -> None:
     assert report.stopped is not None
     answered = [p for m, p, s in env.proxy.log()
                 if m == "GET" and "/model_versions/" in p and s == 200]
-    assert answered and len(b.list(Artifact).items) == len(answered)
-    assert "s3://m/2" not in {str(x.uri) for x in b.list(ModelArtifact).items}
+    assert answered and len(b.list_page(Artifact).items) == len(answered)
+    assert "s3://m/2" not in {str(x.uri) for x in b.list_page(ModelArtifact).items}
     env.proxy.reset()
     report = env.sync("b")
     assert report.stopped is None and report.remaining == 0
-    assert sorted(str(x.uri) for x in b.list(ModelArtifact).items) == [
+    assert sorted(str(x.uri) for x in b.list_page(ModelArtifact).items) == [
         f"s3://m/{v}" for v in range(4)]
 
 

@@ -90,14 +90,14 @@ def test_changes_after_a_clock_step_back_are_pulled(tmp_path: Path, step_ms: int
         report = env.sync("b", push=False)
         assert report.stopped is None and report.pulled == 2 + 1 + 4, report
         b = env.store("b")
-        assert sorted(str(m.name) for m in b.list(RegisteredModel).items) == ["late", "m"]
-        assert {str(m.name): m.description for m in b.list(RegisteredModel).items}["m"] \
+        assert sorted(str(m.name) for m in b.list_page(RegisteredModel).items) == ["late", "m"]
+        assert {str(m.name): m.description for m in b.list_page(RegisteredModel).items}["m"] \
             == "after"
-        versions = {str(v.name): v for v in b.list(ModelVersion).items}
+        versions = {str(v.name): v for v in b.list_page(ModelVersion).items}
         assert sorted(versions) == ["v1", "v2", "v3"] and versions["v1"].description == "after"
         assert all(b.artifact_version_id(str(a.id)) is not None
-                   for a in b.list(Artifact).items)
-        assert len(b.list(Artifact).items) == 3
+                   for a in b.list_page(Artifact).items)
+        assert len(b.list_page(Artifact).items) == 3
         # The window again: every entity listed, none changed, nothing written.
         env.proxy.reset()
         writes = _writes(b)

@@ -153,11 +153,11 @@ def test_version_taken_with_different_content_is_a_conflict(env: Env) -> None:
     assert (report.conflicts, report.remaining) == (0, 0)
     remote = SQLiteStore(env.server.db)
     try:
-        assert len(remote.list(ModelVersion).items) == 1
+        assert len(remote.list_page(ModelVersion).items) == 1
 
-        (art,) = remote.list(ModelArtifact).items
+        (art,) = remote.list_page(ModelArtifact).items
         assert art.uri == "s3://other/1"
-        assert remote.list(ModelVersion).items[0].author == "x"
+        assert remote.list_page(ModelVersion).items[0].author == "x"
     finally:
         remote.close()
 

@@ -19,7 +19,7 @@ from tests.support.sync_env import Env
 
 SYNC = ("import sys\n"
         "from localhub.store import SQLiteStore\n"
-        "from localhub.remote import RemoteRegistry\n"
+        "from localhub.rest_client import RemoteRegistry\n"
         "from localhub.sync import SyncEngine\n"
         "SyncEngine(SQLiteStore(sys.argv[1]), RemoteRegistry(sys.argv[2])).run(pull=False)\n")
 
@@ -66,17 +66,17 @@ def test_kill_9_during_push_then_rerun(env: Env) -> None:
     assert a.pending() == []
     remote = SQLiteStore(env.server.db)
     try:
-        models = {m.name: m for m in remote.list(RegisteredModel).items}
+        models = {m.name: m for m in remote.list_page(RegisteredModel).items}
         assert sorted(models) == [f"m{i:03d}" for i in range(N)]
-        versions = remote.list(ModelVersion).items
+        versions = remote.list_page(ModelVersion).items
         assert len(versions) == N
-        arts = remote.list(Artifact).items
+        arts = remote.list_page(Artifact).items
         assert sorted(getattr(x, "uri", "") for x in arts) == sorted(
             f"s3://b/m{i}" for i in range(N))
         for i in range(N):
             model = models[f"m{i:03d}"]
             assert model.description == (f"model {i}" if i % 2 else None)
-            (version,) = remote.list(ModelVersion, parent_id=model.id).items
+            (version,) = remote.list_page(ModelVersion, parent_id=model.id).items
             assert version.description == (f"version {i}" if i % 2 else None)
             assert version.custom_properties == {"i": i}
             assert len(remote.version_artifacts(version.id)) == 1
@@ -97,7 +97,7 @@ def test_one_sync_per_database_and_remote(tmp_path: object) -> None:
 
 def test_sync_package_does_not_import_requests_or_sqlmodel() -> None:
     code = ("import sys, localhub.sync, localhub.sync.push, localhub.sync.pull, "
-            "localhub.sync.engine, localhub.remote\n"
+            "localhub.sync.engine, localhub.rest_client\n"
             "bad = [m for m in ('requests', 'sqlmodel') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True)

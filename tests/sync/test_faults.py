@@ -13,8 +13,9 @@ from tests.support.sync_env import Env
 def _remote_counts(env: Env) -> tuple[int, int, int]:
     remote = SQLiteStore(env.server.db)
     try:
-        return (len(remote.list(RegisteredModel).items), len(remote.list(ModelVersion).items),
-                len(remote.list(Artifact).items))
+        return (len(remote.list_page(RegisteredModel).items),
+                len(remote.list_page(ModelVersion).items),
+                len(remote.list_page(Artifact).items))
     finally:
         remote.close()
 
@@ -74,7 +75,7 @@ def test_503_and_429_retry_after_are_honoured(env: Env) -> None:
 def test_unreachable_keeps_queue(env: Env, tmp_path: object) -> None:
     a = env.store("a")
     a.register_model("m", "s3://m/1", version="v1")
-    from localhub.remote import RemoteRegistry
+    from localhub.rest_client import RemoteRegistry
     from localhub.sync import SyncEngine
 
     from tests.support.processes import free_port

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from localhub.errors import RemoteIdentityError, SyncUpstreamError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, reset_remote, sync_status
 from localhub.types import ModelArtifact, RegisteredModel
@@ -80,7 +80,7 @@ def test_recreated_server_on_same_url_is_refused_until_reset(tmp_path: Path,
         found = remote.find_model("m")
         remote.close()
         assert found is not None and found.entity.description == "edited offline"
-        assert [a.uri for a in SQLiteStore(tmp_path / "r2.db").list(ModelArtifact).items] == [
+        assert [a.uri for a in SQLiteStore(tmp_path / "r2.db").list_page(ModelArtifact).items] == [
             "s3://b/m"]
         # The new server is pinned now.
         ident = sync_status(store)["remotes"][url]["identity"]

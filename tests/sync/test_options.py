@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from localhub import ModelRegistryClient
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, sync_status
 from localhub.types import Artifact, ModelArtifact, ModelVersion, RegisteredModel
@@ -31,7 +31,7 @@ def _remote_artifacts(env: Env) -> dict[str, str | None]:
 
 
 def _art(store: SQLiteStore, name: str) -> ModelArtifact:
-    (art,) = [a for a in store.list(ModelArtifact).items if a.name == name]
+    (art,) = [a for a in store.list_page(ModelArtifact).items if a.name == name]
     return art
 
 
@@ -123,13 +123,13 @@ def test_push_and_pull_limited_to_models(env: Env) -> None:
     b = env.store("b")
     report = env.sync("b", models=["m2"])
     assert report.pulled == 3
-    assert [m.name for m in b.list(RegisteredModel).items] == ["m2"]
-    assert [v.name for v in b.list(ModelVersion).items] == ["v1"]
-    assert [x.uri for x in b.list(ModelArtifact).items] == ["s3://b/m2"]
+    assert [m.name for m in b.list_page(RegisteredModel).items] == ["m2"]
+    assert [v.name for v in b.list_page(ModelVersion).items] == ["v1"]
+    assert [x.uri for x in b.list_page(ModelArtifact).items] == ["s3://b/m2"]
     # A later full pull still gets what the limited pull skipped (its own watermarks).
     report = env.sync("b")
     assert report.pulled == 3
-    assert sorted(m.name for m in b.list(RegisteredModel).items) == ["m1", "m2"]
+    assert sorted(m.name for m in b.list_page(RegisteredModel).items) == ["m1", "m2"]
     # Remote edits of both models: a pull limited to m1 takes only m1's.
     for name in ("m1", "m2"):
         found = remote.find_model(name)

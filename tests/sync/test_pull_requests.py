@@ -76,7 +76,7 @@ def test_first_mirror_lists_each_version_once(env: Env) -> None:
     assert len(set(walked)) == len(walked) == MODELS * VERSIONS
     assert report.requests == len(log)
     b = env.store("b")
-    placed = {str(a.name): b.artifact_version_id(str(a.id)) for a in b.list(Artifact).items}
+    placed = {str(a.name): b.artifact_version_id(str(a.id)) for a in b.list_page(Artifact).items}
     assert placed.pop("top") is None and len(placed) == MODELS * VERSIONS
     assert None not in placed.values()
 
@@ -101,7 +101,7 @@ def test_pull_after_one_change_costs_the_listings(env: Env, kind: str) -> None:
     b = env.store("b")
     cls: type[BaseResource] = {"model": RegisteredModel,
                                "version": ModelVersion}.get(kind, Artifact)
-    assert [e for e in b.list(cls).items if e.description == f"changed {kind}"]
+    assert [e for e in b.list_page(cls).items if e.description == f"changed {kind}"]
     env.proxy.reset()
     again = env.sync("b", push=False)
     assert again.pulled == 0 and _probe_and_listings(_api(env.proxy.log()))

@@ -36,12 +36,12 @@ def test_random_faults_converge(env: Env, seed: int) -> None:
                 names.append(model)
                 a.register_model(model, f"s3://b/{model}", version="v1",
                                  metadata={"seed": seed})
-        for rm in a.list(RegisteredModel).items:
+        for rm in a.list_page(RegisteredModel).items:
             if rng.random() < 0.3:
                 rm.description = f"d{rnd}"
                 rm.custom_properties = {**(rm.custom_properties or {}), f"k{rnd}": rnd}
                 a.update(rm)
-        for mv in a.list(ModelVersion).items:
+        for mv in a.list_page(ModelVersion).items:
             if rng.random() < 0.2:
                 mv.state = rng.choice(list(ModelVersionState))
                 a.update(mv)

@@ -20,8 +20,8 @@ def _remote_registration(env: Env) -> tuple[list[RegisteredModel], list[ModelVer
                                              list[ModelArtifact]]:
     remote = SQLiteStore(env.server.db)
     try:
-        return (remote.list(RegisteredModel).items, remote.list(ModelVersion).items,
-                remote.list(ModelArtifact).items)
+        return (remote.list_page(RegisteredModel).items, remote.list_page(ModelVersion).items,
+                remote.list_page(ModelArtifact).items)
     finally:
         remote.close()
 

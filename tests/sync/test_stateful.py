@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, list_conflicts
 from localhub.types import ModelVersion, ModelVersionState, RegisteredModel
@@ -133,17 +133,17 @@ class TwoStoresOneRemote(RuleBasedStateMachine):
                 _check(env, store)  # type: ignore[arg-type]
             remote = SQLiteStore(self.tmp / "remote.db")
             try:
-                remote_models = {m.name for m in remote.list(RegisteredModel).items}
+                remote_models = {m.name for m in remote.list_page(RegisteredModel).items}
                 remote_versions = {(str(m.name), str(v.name))
-                                   for m in remote.list(RegisteredModel).items
-                                   for v in remote.list(ModelVersion, parent_id=m.id).items}
+                                   for m in remote.list_page(RegisteredModel).items
+                                   for v in remote.list_page(ModelVersion, parent_id=m.id).items}
             finally:
                 remote.close()
             for store in self.stores.values():
-                local_models = {m.name for m in store.list(RegisteredModel).items}
+                local_models = {m.name for m in store.list_page(RegisteredModel).items}
                 local_versions = {(str(m.name), str(v.name))
-                                  for m in store.list(RegisteredModel).items
-                                  for v in store.list(ModelVersion, parent_id=m.id).items}
+                                  for m in store.list_page(RegisteredModel).items
+                                  for v in store.list_page(ModelVersion, parent_id=m.id).items}
                 blocked = [c for c in list_conflicts(store)
                            if c.kind in ("create-different", "remote-missing")]
                 # A model whose create is blocked by a listed conflict (its name is taken

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from localhub.errors import DuplicateError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import RegistryStore
 from localhub.types import (
@@ -129,19 +129,19 @@ def test_list_children_and_pages(store: RegistryStore) -> None:
     store.create(ModelVersion(name="v2", registered_model_id=str(rm.id)))
     for i in range(5):
         store.create(RegisteredModel(name=f"p{i}"))
-    assert [v.name for v in store.list(ModelVersion, parent_id=str(rm.id)).items] == [
+    assert [v.name for v in store.list_page(ModelVersion, parent_id=str(rm.id)).items] == [
         "v1", "v2"]
-    arts = store.list(Artifact, parent_id=str(mv.id)).items
+    arts = store.list_page(Artifact, parent_id=str(mv.id)).items
     assert sorted((type(a).__name__, a.name) for a in arts) == [
         ("DocArtifact", "readme"), ("ModelArtifact", "weights")]
-    assert [a.name for a in store.list(DocArtifact, parent_id=str(mv.id)).items] == ["readme"]
+    assert [a.name for a in store.list_page(DocArtifact, parent_id=str(mv.id)).items] == ["readme"]
     assert str(doc.id)
-    every = store.list(RegisteredModel).items
+    every = store.list_page(RegisteredModel).items
     assert [m.name for m in every] == ["m", "p0", "p1", "p2", "p3", "p4"]
     seen: list[str] = []
     token: str | None = None
     for _ in range(10):
-        page = store.list(RegisteredModel, page_size=2, page_token=token,
+        page = store.list_page(RegisteredModel, page_size=2, page_token=token,
                           order_by="CREATE_TIME", sort_order="ASC")
         assert len(page.items) <= 2
         seen += [str(m.name) for m in page.items]
@@ -149,7 +149,7 @@ def test_list_children_and_pages(store: RegistryStore) -> None:
         if not token or len(seen) >= 6:
             break
     assert seen == ["m", "p0", "p1", "p2", "p3", "p4"]
-    filtered = store.list(RegisteredModel, filter_query="name = 'p3'").items
+    filtered = store.list_page(RegisteredModel, filter_query="name = 'p3'").items
     assert [m.name for m in filtered] == ["p3"]
 
 

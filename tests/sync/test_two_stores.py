@@ -16,7 +16,7 @@ from tests.support.sync_env import Env
 
 def _edit(store: SQLiteStore, rng: random.Random, tag: str) -> None:
     roll = rng.random()
-    models = store.list(RegisteredModel).items
+    models = store.list_page(RegisteredModel).items
     if roll < 0.3 or not models:
         name = f"m{rng.randint(0, 3)}"
         try:
@@ -30,7 +30,7 @@ def _edit(store: SQLiteStore, rng: random.Random, tag: str) -> None:
         setattr(rm, rng.choice(["description", "owner"]), f"{tag}{rng.randint(0, 2)}")
         store.update(rm)
         return
-    versions = store.list(ModelVersion).items
+    versions = store.list_page(ModelVersion).items
     if not versions:
         return
     mv = rng.choice(versions)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localhub.remote import API_V1ALPHA3, RemoteRegistry
+from localhub.rest_client import API_V1ALPHA3, RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
@@ -39,8 +39,8 @@ def test_sync_falls_back_to_v1alpha3(env: Env) -> None:
     assert b_report.pulled == 3
     b: SQLiteStore = env.store("b")
     assert b.find(RegisteredModel, name="m").description == "via alpha"
-    assert [v.name for v in b.list(ModelVersion).items] == ["v1"]
-    assert [x.uri for x in b.list(ModelArtifact).items] == ["s3://b/m"]
+    assert [v.name for v in b.list_page(ModelVersion).items] == ["v1"]
+    assert [x.uri for x in b.list_page(ModelArtifact).items] == ["s3://b/m"]
     assert not [p for _m, p, s in env.proxy.log()
                 if p.startswith("/api/model_registry/v1/") and s != 404]
     # The remote itself (read directly on v1) holds exactly that content.

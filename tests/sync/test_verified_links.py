@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from localhub.errors import RemoteIdentityError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.store import SQLiteStore
 from localhub.sync import SyncEngine, SyncReport, list_conflicts, resolve, sync_status
 from localhub.sync.ifmatch import KEY as IF_MATCH

@@ -30,7 +30,7 @@ def test_name_filter_is_a_plain_substring_match(tmp_path: Path, names: list[str]
         with store.batch():
             for name in names:
                 store.create(RegisteredModel(name=name))
-        page = store.list(RegisteredModel, filter_query=like_filter(query))
+        page = store.list_page(RegisteredModel, filter_query=like_filter(query))
         found = {getattr(m, "name", None) for m in page.items}
         assert found == {n for n in names if query.lower() in n.lower()}
     finally:

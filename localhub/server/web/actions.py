@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import InvalidInputError, LocalHubError, NotFoundError
+from ...types import CP
 from ..http import error_for
 from .pages import _safe_next, conflict_rows, model_context
 from .render import parse_props_text, secure_headers
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_routes", "edit_entity"]
 
-CP = "custom_properties."
 _MAX_FORM = 256 * 1024
 
 
@@ -117,7 +117,7 @@ def resolve_conflict(ctx: WebContext, conflict_id: int, fields: dict[str, str]) 
                             key=str(conflict_id))
     field = found[0].fields[0] if found[0].fields else ""
     text = fields.get("value", "")
-    typed: Any = parse_meta_value(text) if field.startswith(CP) else text
+    typed: Any = parse_meta_value(text) if field.startswith(CP + ".") else text
     ctx.registry.resolve(conflict_id, "value", typed)
 
 

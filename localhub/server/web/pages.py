@@ -47,7 +47,7 @@ def _entity_sync(ctx: WebContext, entity: Any) -> str:
 
 def models_context(ctx: WebContext, query: str, after: str) -> dict[str, Any]:
     """The listing: newest change first, one page, filtered by name."""
-    page = ctx.store.list(RegisteredModel, filter_query=like_filter(query) if query else None,
+    page = ctx.store.list_page(RegisteredModel, filter_query=like_filter(query) if query else None,
                           order_by="LAST_UPDATE_TIME", sort_order="DESC", page_size=PAGE_SIZE,
                           page_token=after or None)
     details = page_details(ctx.store, [str(m.id) for m in page.items])

@@ -2,7 +2,7 @@
 
 ``RemoteRegistry`` speaks the official v1 API (falling back to ``v1alpha3`` when the v1 routes
 are missing) through the one wire codec (:mod:`localhub.codec`). Every failure is translated
-here, once (:mod:`localhub.remote_answers`), into the :class:`~localhub.errors.RemoteError`
+here, once (:mod:`localhub.rest_answers`), into the :class:`~localhub.errors.RemoteError`
 family; the sync engine never sees a ``requests`` exception.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .codec import from_json, to_request
 from .errors import RemoteConflictError, RemoteNotFoundError, RemoteProtocolError
-from .remote_answers import (
+from .rest_answers import (
     ENTITY_LABELS,
     decode_body,
     entity_problem,
@@ -224,7 +224,7 @@ class RemoteRegistry:
         found = self._one(cls, data, etag)
         if getattr(found.entity, "name", None) == name:
             return found
-        items, _token = self.list_page(cls, filter_query=f"name = {_literal(name)}",
+        items, _token = self.fetch_page(cls, filter_query=f"name = {_literal(name)}",
                                        path=list_path, page_size=10)
         for item in items:
             if getattr(item, "name", None) == name and item.id is not None:
@@ -291,7 +291,7 @@ class RemoteRegistry:
                                   headers=headers)
         return self._one(cls, data, etag)
 
-    def list_page(self, cls: type[BaseResource], *, filter_query: str | None = None,
+    def fetch_page(self, cls: type[BaseResource], *, filter_query: str | None = None,
                   order_by: str | None = None, sort_order: str | None = None,
                   page_size: int | None = None, page_token: str | None = None,
                   version_id: str | None = None, path: str | None = None,
@@ -319,7 +319,7 @@ class RemoteRegistry:
         """Every entity of a collection, page by page."""
         token: str | None = None
         while True:
-            items, token = self.list_page(cls, page_size=page_size, page_token=token, **options)
+            items, token = self.fetch_page(cls, page_size=page_size, page_token=token, **options)
             yield from items
             if not token or not items:
                 return
@@ -376,14 +376,14 @@ class RemoteRegistry:
             path = f"/model_versions/{parent_id}/artifacts"
         else:
             path = f"/registered_models/{parent_id}/versions"
-        items, _token = self.list_page(cls, filter_query=" AND ".join(clauses), path=path,
+        items, _token = self.fetch_page(cls, filter_query=" AND ".join(clauses), path=path,
                                        page_size=10)
         return next((e for e in items if getattr(e, "name", None) == name), None)
 
-    def list(self, cls: type[T], *, parent_id: str | int | None = None,
-             filter_query: str | None = None, order_by: str | None = None,
-             sort_order: str | None = None, page_size: int | None = None,
-             page_token: str | None = None) -> Page[T]:
+    def list_page(self, cls: type[T], *, parent_id: str | int | None = None,
+                  filter_query: str | None = None, order_by: str | None = None,
+                  sort_order: str | None = None, page_size: int | None = None,
+                  page_token: str | None = None) -> Page[T]:
         """One page of entities (every entity when ``page_size`` is None), as SQLiteStore."""
         from .store import Page
 
@@ -397,7 +397,7 @@ class RemoteRegistry:
         options: dict[str, Any] = {"filter_query": filter_query, "order_by": order_by,
                                    "sort_order": sort_order}
         if page_size:
-            items, token = self.list_page(cls, page_size=page_size, page_token=page_token,
+            items, token = self.fetch_page(cls, page_size=page_size, page_token=page_token,
                                           **options, **extra)
             return Page([e for e in items if isinstance(e, cls)], token, page_size)
         every: list[T] = [e for e in self.list_all(cls, **options, **extra)

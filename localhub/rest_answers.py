@@ -1,6 +1,6 @@
 """What a remote Model Registry's answers mean: every failure of a request translated, once,
 into the :class:`~localhub.errors.RemoteError` family, and the shape of an entity checked
-before it is decoded. :class:`localhub.remote.RemoteRegistry` calls these."""
+before it is decoded. :class:`localhub.rest_client.RemoteRegistry` calls these."""
 
 from __future__ import annotations
 

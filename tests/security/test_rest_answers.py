@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from localhub.errors import RemoteProtocolError
-from localhub.remote import RemoteRegistry
+from localhub.rest_client import RemoteRegistry
 from localhub.types import ModelArtifact, ModelVersion, RegisteredModel
 
 from tests.support.cli import Invoke
