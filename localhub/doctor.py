@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import Literal
 
 from .config import Config, Remote, load_config
-from .errors import ConfigError
+from .credentials import diagnose
+from .db import APPLICATION_ID, SCHEMA_VERSION
+from .errors import (
+    ConfigError,
+    LocalHubError,
+    RemoteAuthError,
+    RemoteCertificateError,
+    RemoteError,
+    RemoteProtocolError,
+    RemoteUnreachableError,
+)
+from .rest_client import RemoteRegistry
 
 __all__ = ["Check", "check_config", "check_database", "check_remote", "probe_remote",
            "run_checks", "secret_checks"]
@@ -58,8 +69,6 @@ def _writable(path: Path) -> Check:
 
 def check_database(path: Path) -> list[Check]:
     """Existence, permissions, integrity, schema version and journal mode of the database."""
-    from .db import APPLICATION_ID, SCHEMA_VERSION
-
     if not path.exists():
         folder_ok = _writable(path)
         return [Check("database.file", "WARN", f"{path} does not exist yet",
@@ -123,8 +132,6 @@ def check_config() -> tuple[list[Check], Config | None]:
 def secret_checks(remote: Remote) -> list[Check]:
     """The findings of :func:`localhub.credentials.diagnose` (the diagnosis ``remote add``,
     ``sync`` and ``status`` show too), one check each."""
-    from .credentials import diagnose
-
     return [Check(f"remote.{remote.name}.{'ca' if f.message.startswith('CA ') else 'auth'}",
                   f.level, f.message, f.fix) for f in diagnose(remote)]
 
@@ -132,16 +139,6 @@ def secret_checks(remote: Remote) -> list[Check]:
 def probe_remote(remote: Remote, *, timeout: float = 2.0) -> Check:
     """One GET of the model list through the client sync uses (same redirect, CA and token
     rules), with a short timeout; what answered is checked to be a Model Registry list."""
-    from .errors import (
-        LocalHubError,
-        RemoteAuthError,
-        RemoteCertificateError,
-        RemoteError,
-        RemoteProtocolError,
-        RemoteUnreachableError,
-    )
-    from .rest_client import RemoteRegistry
-
     name = f"remote.{remote.name}"
     shown = remote.shown_url
     try:

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .codec import from_json, to_request
-from .errors import RemoteConflictError, RemoteNotFoundError, RemoteProtocolError
+from .credentials import redact_url, token_over_plain_http
+from .errors import (
+    ConfigError,
+    DuplicateError,
+    RemoteConflictError,
+    RemoteNotFoundError,
+    RemoteProtocolError,
+    StoreError,
+)
+from .listing import Page
 from .rest_answers import (
     ENTITY_LABELS,
     decode_body,
@@ -36,8 +45,6 @@ from .types import (
 if TYPE_CHECKING:  # requests is imported when a RemoteRegistry is built, not on import
     import requests
     import requests.adapters
-
-    from .store import Page
 
 __all__ = ["API_V1", "API_V1ALPHA3", "Fetched", "RemoteRegistry", "RequestDescription"]
 
@@ -78,15 +85,12 @@ class RemoteRegistry:
                  verify: bool | str = True, timeout: tuple[float, float] = (5, 30),
                  transport: requests.adapters.BaseAdapter | None = None,
                  allow_insecure_token: bool = False) -> None:
-        from .credentials import redact_url, token_over_plain_http
-        from .httpclient import make_session
+        from .httpclient import make_session  # imports requests
 
         self.base_url = base_url.rstrip("/")
         #: The base URL as shown in messages (credentials in it replaced by ***).
         self.shown_url = redact_url(self.base_url)
         if token and token_over_plain_http(self.base_url) and not allow_insecure_token:
-            from .errors import ConfigError
-
             raise ConfigError(f"{self.shown_url} is plain http to another machine: the token "
                               "would cross the network unencrypted, so nothing was sent; use "
                               "https://, or opt in with `localhub remote add NAME URL "
@@ -385,8 +389,6 @@ class RemoteRegistry:
                   sort_order: str | None = None, page_size: int | None = None,
                   page_token: str | None = None) -> Page[T]:
         """One page of entities (every entity when ``page_size`` is None), as SQLiteStore."""
-        from .store import Page
-
         extra: dict[str, Any] = {}
         if parent_id is not None and issubclass(cls, ModelVersion):
             extra["path"] = f"/registered_models/{parent_id}/versions"
@@ -407,8 +409,6 @@ class RemoteRegistry:
     def create(self, entity: T, *, version_id: str | int | None = None) -> T:
         """Create ``entity`` (a version under its ``registered_model_id``, an artifact under
         ``version_id``); a taken name is a DuplicateError, as in SQLiteStore."""
-        from .errors import DuplicateError
-
         if isinstance(entity, ModelVersion):
             parent: str | None = str(entity.registered_model_id)
         elif isinstance(entity, Artifact):
@@ -424,8 +424,6 @@ class RemoteRegistry:
 
     def update(self, entity: T) -> T:
         """Write every mutable field of ``entity`` (found by its id), ``state`` included."""
-        from .errors import StoreError
-
         if not entity.id:
             raise StoreError("Model must have an ID")
         body = to_request(entity, mode="update")
