@@ -21,6 +21,8 @@ from localhub import (
 from localhub.cli import main as cli_main
 from localhub.server.http import ApiError, Ctx
 
+pytestmark = pytest.mark.own_server  # no sync server: local API, CLI and serve's codec
+
 
 def _ctx(body: bytes) -> Ctx:
     return Ctx(store=None, params={}, query={}, body=body, headers={},  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ from tests.soak.soak_badinput import (
 )
 from tests.support.official_spec import SPEC
 
+pytestmark = pytest.mark.own_server  # checks our serve's own answers to bad input
+
 
 @pytest.mark.slow
 def test_bad_input_short_run() -> None:

@@ -21,6 +21,8 @@ import pytest
 from localhub import ModelRegistryClient, SQLiteStore
 from localhub.types import ModelVersion, ModelVersionState, RegisteredModel
 
+pytestmark = pytest.mark.own_server  # no server: local concurrent edits
+
 Edit = Callable[[SQLiteStore], None]
 
 

@@ -50,7 +50,8 @@ class _ReplyLost(requests.adapters.HTTPAdapter):
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+def stack(server_flavour: str) -> Iterator[Stack]:
+    """One remote per module and server flavour (the flavour's quirks reach it)."""
     with Stack() as s:
         yield s
 

@@ -1,4 +1,7 @@
-"""Fixtures: a real ``localhub serve`` subprocess as the remote, and a fault proxy in front."""
+"""Fixtures: a real ``localhub serve`` subprocess as the remote, and a fault proxy in front.
+
+Every test runs against our own ``serve`` and its Go-server emulation (``tests/support/
+flavours.py``) unless marked ``own_server``."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.flavours import pytest_generate_tests as pytest_generate_tests
+from tests.support.flavours import server_flavour as server_flavour
 from tests.support.servers import Proxy, Server, proxying, serving
 from tests.support.sync_env import Env
 

@@ -61,6 +61,7 @@ def version_names(server: Server, model: str) -> list[str]:
 # -- item 2: a create failing with 5xx while the rest succeeds --------------------------------
 
 
+@pytest.mark.own_server  # sets its own quirks
 def test_a_create_failing_for_good_is_set_aside_with_its_dependants(tmp_path: Path) -> None:
     """A version POST answered 500 on every try is set aside with its artifact and the
     server's message, the other models go through, status lists it, and the next run (the
@@ -94,6 +95,7 @@ def test_a_create_failing_for_good_is_set_aside_with_its_dependants(tmp_path: Pa
         store.close()
 
 
+@pytest.mark.own_server  # sets its own quirks
 def test_every_request_failing_stops_the_run(tmp_path: Path) -> None:
     """When the remote answers 500 to everything, nothing is set aside: the run stops
     (unreachable, exit 4) and the queue is kept."""
@@ -200,6 +202,7 @@ def test_a_create_the_remote_refused_can_be_deleted(env: Env) -> None:
 # -- item 6: LIKE lookups of the Go server ------------------------------------------------------
 
 
+@pytest.mark.own_server  # sets its own quirks
 def test_a_find_one_answer_of_another_name_is_absent(tmp_path: Path) -> None:
     """With LIKE lookups, ``a_b`` answered by ``axb`` is absent; once ``a_b`` exists the exact
     lookup finds it although the LIKE match answers ``axb`` first."""
@@ -219,6 +222,7 @@ def test_a_find_one_answer_of_another_name_is_absent(tmp_path: Path) -> None:
             remote.close()
 
 
+@pytest.mark.own_server  # sets its own quirks
 def test_a_lost_create_is_adopted_despite_a_like_match(tmp_path: Path) -> None:
     """The POST of ``a_b`` lands but its reply is lost; the rerun's lookup (LIKE answers
     ``axb``) adopts ``a_b`` exactly: no conflict, nothing set aside, ``axb`` untouched."""
@@ -268,6 +272,7 @@ def test_resolve_ours_on_a_match_of_another_entity_does_not_crash(env: Env) -> N
     assert env.server.model_names() == ["a_b", "axb"]
 
 
+@pytest.mark.own_server  # sets its own quirks
 def test_start_serve_takes_the_quirks_used_here(tmp_path: Path) -> None:
     """The quirk items these tests rely on are accepted by ``serve`` (a typo would make the
     tests above pass against a faithful server)."""

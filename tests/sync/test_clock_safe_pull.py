@@ -22,6 +22,8 @@ from tests.support.processes import start_serve, stop
 from tests.support.servers import Proxy, Server, proxying
 from tests.support.sync_env import Env
 
+pytestmark = pytest.mark.own_server  # starts its own emulated server (clock-file)
+
 API = "/api/model_registry/v1"
 LISTINGS = [("GET", "/registered_models"), ("GET", "/model_versions"), ("GET", "/artifacts"),
             ("GET", "/serving_environments")]

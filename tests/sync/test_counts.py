@@ -5,6 +5,8 @@ identity probe, ``GET /registered_models/{anchor}`` (docs/sync.md, "Remote ident
 
 from __future__ import annotations
 
+import pytest
+
 from localhub.types import ModelVersion, RegisteredModel
 
 from tests.support.sync_env import Env
@@ -40,6 +42,7 @@ def test_new_version_of_linked_model_costs_2(env: Env) -> None:
     assert report.identity_checked and report.requests == 3
 
 
+@pytest.mark.own_server  # counts our ETag path
 def test_update_costs_1_with_etag_and_2_without(env: Env) -> None:
     """Once the remote refused a stale If-Match (probed on the first update), an update costs
     one conditional PATCH; without ETags, GET + PATCH."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from localhub.sync.merge import CP, merge
+
+pytestmark = pytest.mark.own_server  # no server: the merge function alone
 
 FIELDS = ["description", "owner", "state"]
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "LIVE", "ARCHIVED"]))

@@ -29,6 +29,8 @@ from localhub.sync.plan import (
 )
 from localhub.types import ModelVersion, RegisteredModel, ServingEnvironment
 
+pytestmark = pytest.mark.own_server  # no server: the outbox plan alone
+
 
 def _reference_plan(store: SQLiteStore, models: Collection[str] | None = None) -> list[Op]:
     """The plan as built before streaming (sync/plan.py before issue #6's memory work)."""

@@ -202,6 +202,7 @@ def test_server_restored_before_our_newest_model_stops_the_run(restorable: Resto
     other.close()
 
 
+@pytest.mark.own_server  # sets its own quirks
 def test_server_ignoring_if_match_gets_get_compare_patch(tmp_path: Path) -> None:
     """A server that sends ETags but ignores If-Match: the probe finds out, and an edit by
     someone else is merged (a conflict), never overwritten."""
@@ -235,6 +236,7 @@ def test_server_ignoring_if_match_gets_get_compare_patch(tmp_path: Path) -> None
         stop(proc)
 
 
+@pytest.mark.own_server  # needs our ETags
 def test_proxy_dropping_if_match(env: Env) -> None:
     """Behind a proxy that strips If-Match the probe sees no 412: GET-compare-PATCH, and a
     proven verdict is withdrawn by the first answer showing a change we did not send."""
