@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,19 +69,59 @@ def secret_warnings(remote: cfg.Remote) -> None:
 
 
 class _Progress:
-    """A one-line progress display on stderr, redrawn in place (terminal only)."""
+    """A one-line progress display on stderr, redrawn in place (``draw``: terminal only). It
+    takes the pull's per-kind counts too (:class:`localhub.sync.run.PullCounts`), and prints
+    ``note`` on its own line when the pull starts (the first pull's notice)."""
 
-    def __init__(self) -> None:
+    #: Redraws at most this often (s): a pull reports every batch of entities.
+    EVERY = 0.1
+
+    def __init__(self, *, draw: bool = True, note: str | None = None) -> None:
+        self.draw = draw
         self.shown = False
+        self._note = note
+        self._counts: dict[str, int] = {}
+        self._phase = ""
+        self._drawn = 0.0
+
+    def pull_counts(self, counts: Mapping[str, int]) -> None:
+        self._counts = dict(counts)
 
     def __call__(self, phase: str, done: int, total: int) -> None:
-        click.echo("\r" + progress_line(phase, done, total), err=True, nl=False)
+        if phase == "pull" and self._note is not None:
+            self.close()
+            click.echo(self._note, err=True)
+            self._note = None
+        if not self.draw:
+            return
+        now = time.monotonic()
+        if phase == self._phase and now - self._drawn < self.EVERY and done != total:
+            return
+        self._phase, self._drawn = phase, now
+        counts = self._counts if phase == "pull" else None
+        # \033[K: a shorter line leaves nothing of the longer one before it.
+        click.echo("\r" + progress_line(phase, done, total, counts) + "\033[K", err=True,
+                   nl=False)
         self.shown = True
 
     def close(self) -> None:
         if self.shown:
             click.echo("\r\033[K", err=True, nl=False)
             self.shown = False
+
+
+def _progress(db: Path, remote: cfg.Remote, *, full_pull: bool, shown: bool
+              ) -> _Progress | None:
+    """The run's progress display: drawn on a terminal; before a device's first pull from
+    ``remote`` (a full mirror), a line saying so and how to limit it. Neither when the output
+    is JSON or quiet (``shown`` False)."""
+    from .sync_run import first_pull, first_pull_note
+
+    if not shown:
+        return None
+    note = first_pull_note(remote) if full_pull and first_pull(db, remote) else None
+    draw = stderr_is_tty()
+    return _Progress(draw=draw, note=note) if draw or note else None
 
 
 # -- sync ---------------------------------------------------------------------------------------
@@ -159,7 +201,8 @@ def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only
                         as_json=as_json, workers=workers,
                         on_request=requests_log if verbose else None, verbose=verbose)
         sys.exit(loop.run())
-    progress = _Progress() if stderr_is_tty() and not as_json and not settings.quiet else None
+    progress = _progress(db, remote, full_pull=not (push_only or dry_run or models),
+                         shown=not (as_json or settings.quiet))
     queued_before = count_queued(db)
     try:
         outcome = run_sync(db, remote, push=not pull_only, pull=not push_only,

@@ -11,13 +11,14 @@ import click
 from localhub import config as cfg
 from localhub.errors import DatabaseError, InvalidInputError
 from localhub.store import SQLiteStore
+from localhub.sync.ledger import remote_summary
 from localhub.sync.plan import queued_entities
 from localhub.sync_run import UPSTREAM_REASON, existing_store, pick_remote, read_upstream
 from localhub.types import RegisteredModel
 
 __all__ = ["UPSTREAM_REASON", "RequestLog", "count_queued", "describe_remote", "describe_unknown",
-           "interrupted_summary", "pick_remote", "read_upstream", "remote_label",
-           "unknown_models"]
+           "first_pull", "first_pull_note", "interrupted_summary", "pick_remote",
+           "read_upstream", "remote_label", "unknown_models"]
 
 
 def remote_label(remote: cfg.Remote) -> str:
@@ -87,3 +88,24 @@ def describe_remote(remote: cfg.Remote, why: str) -> str:
     """``remote: prod (https://...), the default remote``: which remote a run uses."""
     return f"remote: {remote_label(remote)}" + (f", {why}" if why else "")
 
+
+
+def first_pull(path: Path, remote: cfg.Remote) -> bool:
+    """Whether no pull from ``remote`` has completed into the database yet (its first pull
+    mirrors everything the remote holds)."""
+    with existing_store(path) as store:
+        if store is None:
+            return True
+        try:
+            with store.db.read() as conn:
+                state, _links = remote_summary(conn, remote.url.rstrip("/"))
+        except DatabaseError:
+            return False  # not readable here: the run reports why
+        return "last_pull" not in state
+
+
+def first_pull_note(remote: cfg.Remote) -> str:
+    """The line printed before the first pull from ``remote``: what it does, how to limit it."""
+    return (f"first sync with {remote_label(remote)}: mirroring its models into this database "
+            "(this may take a while); to limit it, use --model NAME (pull only these models) "
+            "or --push-only (send local changes, pull nothing)")

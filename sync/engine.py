@@ -1,4 +1,8 @@
-"""The sync engine: push the outbox, then pull, under one lock, with bounded retries."""
+"""The sync engine: push the outbox, then pull, under one lock, with bounded retries.
+
+A run reads top-down (:meth:`SyncEngine.run`): check the remote's identity, plan and push
+(:class:`.push.Pusher`), pull (:class:`.pull.Puller`), report. Push and pull read the run's
+:class:`.run.RunContext`, built once per run, not the engine."""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from localhub.credentials import redact_url
 from localhub.database_identity import refuse_same_database
 from localhub.errors import (
     RemoteAuthError,
@@ -28,8 +33,11 @@ from .identity import IDENTITY_KEY, NEWEST_KEY
 from .ifmatch import IfMatch
 from .ledger import Ledger
 from .lock import SyncLock
+from .outcome import Outcome, Rejected
 from .plan import RANK, Op, count_plan, iter_plan, plan_bound, queued_entities
-from .push import Outcome, Rejected
+from .pull import Puller
+from .push import Pusher
+from .run import Policy, Progress, RunContext
 from .upstream import check_upstream, pin_upstream
 from .uri_rewrite import UriRewriter
 
@@ -38,11 +46,7 @@ if TYPE_CHECKING:
 
     from localhub.store import SQLiteStore
 
-__all__ = ["Policy", "SyncEngine", "SyncReport", "entity_class"]
-
-Policy = Literal["manual", "ours", "theirs"]
-#: progress(phase, done, total): phase "push" (operations) or "pull" (entity kinds, 4).
-Progress = Callable[[str, int, int], None]
+__all__ = ["Policy", "Progress", "SyncEngine", "SyncReport", "entity_class"]
 
 
 @dataclass
@@ -156,25 +160,28 @@ class SyncEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _tick(self, phase: str, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress(phase, done, total)
+    def context(self) -> RunContext:
+        """What push and pull read of this engine for one run."""
+        return RunContext(store=self.store, ledger=self.ledger, remote=self.remote,
+                          models=self.models, on_conflict=self.on_conflict,
+                          use_etags=self.use_etags, if_match=self.if_match,
+                          uri_rewriter=self.uri_rewriter, progress=self.progress,
+                          workers=self.workers)
 
     def run(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> SyncReport:
-        from localhub.credentials import redact_url
-
         report = SyncReport(remote=redact_url(self.remote.base_url), dry_run=dry_run,
                             models=None if self.models is None else sorted(self.models))
         check_upstream(self.store, self.ledger.remote)
         sent_before = self.remote.requests_sent
+        ctx = self.context()
         if dry_run:
-            return describe_plan(self, report)
+            return describe_plan(ctx, report)
         with SyncLock(self.store.path, self.remote.base_url, wait=self.lock_wait):
             self._check_identity(report)
             if report.stopped is None and push:
-                self._push(report)
+                self._push(ctx, report)
             if pull and report.stopped is None:
-                self._pull(report)
+                self._pull(ctx, report)
             with self.store.db.write() as conn:
                 now = str(self.store.clock())
                 if push and report.stopped is None:
@@ -187,28 +194,6 @@ class SyncEngine:
         report.requests = self.remote.requests_sent - sent_before
         report.open_conflicts = self._open_ids()
         return report
-
-    # -- URI rewrite --------------------------------------------------------------------------
-
-    def outgoing(self, entity: Any) -> Any:
-        """``entity`` as the remote should see it: its ``uri`` rewritten by ``uri_map``."""
-        if not self.uri_rewriter or not hasattr(entity, "uri"):
-            return entity
-        new = self.uri_rewriter.apply(entity.uri)
-        if new == entity.uri:
-            return entity
-        from dataclasses import replace
-
-        return replace(entity, uri=new)
-
-    def localize(self, snap: dict[str, Any], entity: Any) -> dict[str, Any]:
-        """A snapshot to write locally: a ``uri`` equal to the entity's rewritten one is the
-        local URI (the local artifact keeps its own)."""
-        if (self.uri_rewriter and "uri" in snap and hasattr(entity, "uri")
-                and entity.uri != snap["uri"]
-                and self.uri_rewriter.apply(entity.uri) == snap["uri"]):
-            return {**snap, "uri": entity.uri}
-        return snap
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -242,8 +227,6 @@ class SyncEngine:
         text = self.ledger.get_state(IDENTITY_KEY)
         if text is None:
             return
-        from localhub.credentials import redact_url
-
         pinned = json.loads(text)
         url = redact_url(self.ledger.remote)
         newest_text = self.ledger.get_state(NEWEST_KEY)
@@ -295,16 +278,14 @@ class SyncEngine:
 
     # -- push ---------------------------------------------------------------------------------
 
-    def _push(self, report: SyncReport) -> None:
-        from .push import Pusher
-
+    def _push(self, ctx: RunContext, report: SyncReport) -> None:
         self.ledger.clear_set_aside()
-        pusher = Pusher(self, workers=self.workers)
+        pusher = Pusher(ctx)
         bound = plan_bound(self.store)
         total = 0
         if self.progress is not None:
             total = count_plan(self.store, self.models, bound=bound, supported_only=True)
-        self._tick("push", 0, total)
+        ctx.tick("push", 0, total)
         ops = iter_plan(self.store, self.models, bound=bound, supported_only=True)
         done = 0
 
@@ -327,7 +308,7 @@ class SyncEngine:
             elif outcome is Outcome.SET_ASIDE:
                 report.set_aside += 1
             done += 1
-            self._tick("push", done, max(total, done))
+            ctx.tick("push", done, max(total, done))
 
         try:
             for window in pusher.windows(ops):
@@ -382,11 +363,9 @@ class SyncEngine:
 
     # -- pull ---------------------------------------------------------------------------------
 
-    def _pull(self, report: SyncReport) -> None:
-        from .pull import _KINDS, Puller
-
-        puller = Puller(self)
-        self._tick("pull", 0, len(_KINDS))
+    def _pull(self, ctx: RunContext, report: SyncReport) -> None:
+        puller = Puller(ctx)
+        puller.meter.report()  # the pull starts: 0 entities
         attempt = 0
         progress = puller.progress()
         while True:

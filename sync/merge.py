@@ -16,7 +16,8 @@ from typing import Any
 
 from localhub.types import CP
 
-__all__ = ["ABSENT", "CP", "Merge", "diff", "merge"]
+__all__ = ["ABSENT", "CP", "Merge", "diff", "merge", "override"]
+
 
 class _Absent:
     """A custom property key that is not set (distinct from any value, JSON null included)."""
@@ -85,3 +86,24 @@ def merge(base: dict[str, Any], local: dict[str, Any], remote: dict[str, Any]) -
 def diff(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
     """Top-level fields whose values differ."""
     return {name for name in set(old) | set(new) if old.get(name) != new.get(name)}
+
+
+def override(snap: dict[str, Any], conflicts: dict[str, tuple[Any, Any, Any]], side: int
+             ) -> dict[str, Any]:
+    """``snap`` with each conflicting field (or property key) set to one side of its
+    ``(base, local, remote)`` triple: ``side`` 1 local (policy ours), 2 remote (theirs)."""
+    out = dict(snap)
+    props = dict(out.get(CP) or {})
+    for name, triple in conflicts.items():
+        value = triple[side]
+        if name.startswith(CP + "."):
+            key = name[len(CP) + 1:]
+            if value is ABSENT or value is None:
+                props.pop(key, None)
+            else:
+                props[key] = value
+        else:
+            out[name] = value
+    if CP in out or props:
+        out[CP] = props
+    return out

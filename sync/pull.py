@@ -23,7 +23,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from localhub import outbox
-from localhub.errors import LocalHubError
+from localhub.errors import LocalHubError, RemoteNotFoundError
 from localhub.types import (
     Artifact,
     BaseResource,
@@ -32,13 +32,15 @@ from localhub.types import (
     ServingEnvironment,
 )
 
+from .field_conflicts import record_field_conflicts
 from .ledger import Ledger
-from .merge import CP, merge
+from .merge import CP, merge, override
 from .placing import READS_PER_WORKER, VersionLister
+from .run import PULL_KINDS, PullMeter
 from .snapshot import apply_snapshot, content_hash, snapshot
 
 if TYPE_CHECKING:
-    from .engine import SyncEngine
+    from .run import RunContext
 
 __all__ = ["APPLY_BATCH", "LOOKBACK_MS", "PAGE_SIZE", "Puller"]
 
@@ -61,6 +63,8 @@ _KINDS: list[tuple[str, type[BaseResource], str]] = [
     ("artifacts", Artifact, "artifacts"),
     ("serving-environments", ServingEnvironment, "contexts"),
 ]
+#: A kind's key -> its name in the progress counts (:data:`.run.PULL_KINDS`).
+_SHOWN = {key: shown for (key, _cls, _table), shown in zip(_KINDS, PULL_KINDS, strict=True)}
 
 
 def _unchanged(entity: BaseResource, base_update_time: int, base_hash: str | None) -> bool:
@@ -70,11 +74,16 @@ def _unchanged(entity: BaseResource, base_update_time: int, base_hash: str | Non
 
 
 class Puller:
-    def __init__(self, engine: SyncEngine) -> None:
-        self.engine = engine
-        self.remote = engine.remote
-        self.ledger: Ledger = engine.ledger
-        self.store = engine.store
+    """Pulls the remote's changes of one run; :meth:`run` may be called again after a fault
+    and goes on where it stopped."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.remote = ctx.remote
+        self.ledger: Ledger = ctx.ledger
+        self.store = ctx.store
+        #: Entities handled per kind: the run's progress.
+        self.meter = PullMeter(ctx.progress)
         self.pulled = 0
         self.conflicts = 0
         self.skipped = 0
@@ -96,14 +105,16 @@ class Puller:
         self.refused: list[str] = []
         #: (table, remote id) of the held entities retried by this run.
         self._was_held: set[tuple[str, str]] = set()
+        #: The progress name of the kind being pulled ("" before the first kind).
+        self._kind = ""
 
     def run(self, page_size: int = PAGE_SIZE) -> None:
-        models = self.engine.models
+        models = self.ctx.models
         # A pull limited to some models keeps its own watermarks, so that a later full pull
         # still sees the entities this one skipped.
         prefix = "" if models is None else "scoped:" + hashlib.sha256(
             "\0".join(sorted(models)).encode()).hexdigest()[:16] + ":"
-        for done, (key, cls, table) in enumerate(_KINDS, 1):
+        for key, cls, table in _KINDS:
             if key in self._finished:
                 continue
             watermark = int(self.ledger.get_state(f"{prefix}watermark:{key}") or 0)
@@ -115,6 +126,8 @@ class Puller:
                 self._absent = {}
                 self._listing[key] = self._list(cls, query, page_size)
             items = self._listing[key]
+            self._kind = _SHOWN[key]
+            self.meter.listed(self._kind, len(items))
             fresh = self._changed(items, table)
             if cls is ModelVersion:
                 self._changed_versions.update(str(e.id) for e in fresh)
@@ -133,7 +146,7 @@ class Puller:
                     self.ledger.set_state(conn, f"{prefix}watermark:{key}", str(top))
             self._finished.add(key)
             self._listing.pop(key, None)
-            self.engine._tick("pull", done, len(_KINDS))
+            self.meter.finish(self._kind)
 
     def _list(self, cls: type[BaseResource], query: str | None, page_size: int
               ) -> list[BaseResource]:
@@ -151,6 +164,7 @@ class Puller:
                                                   link.base_hash):
                     out.append(entity)
         self.unchanged += len(items) - len(out)
+        self.meter.add(self._kind, len(items) - len(out))
         return out
 
     def progress(self) -> tuple[int, ...]:
@@ -163,7 +177,7 @@ class Puller:
 
     def _scoped(self, cls: type[BaseResource], items: list[BaseResource]) -> list[BaseResource]:
         """Only entities of the chosen models."""
-        models = self.engine.models or frozenset()
+        models = self.ctx.models or frozenset()
         if cls is ServingEnvironment:
             return []  # not part of any model: synced by unlimited runs only
         if cls is RegisteredModel:
@@ -211,13 +225,13 @@ class Puller:
         # ones, the others (a parent's update time does not move with its children): versions
         # without a linked artifact first, so a pull cut short by faults goes on with the
         # versions not placed yet, then the most recently changed.
-        models = self.engine.models
+        models = self.ctx.models
         walk = (set(unknown) - floating) | touched
         versions: list[tuple[str, str]] = []
-        if walk or self._changed_versions:  # (the query is slow on large mirrors)
+        if walk or self._changed_versions:  # else nothing to list: skip the read
             with self.store.db.read() as conn:
                 versions = self.ledger.linked_versions(conn, models)
-        lister = VersionLister(self.remote, self.engine.workers * READS_PER_WORKER)
+        lister = VersionLister(self.remote, self.ctx.workers * READS_PER_WORKER)
         try:
             self._place(unknown, set(unknown),
                         [v for v in versions if v[0] in self._changed_versions], lister)
@@ -253,26 +267,32 @@ class Puller:
         try:
             for remote_id, uid, artifacts in lister.listings(
                     todo, lambda: bool(looking & unknown.keys())):
+                before = len(unknown)
                 for artifact in artifacts:
                     if str(artifact.id) in unknown:
                         unknown.pop(str(artifact.id))
                         placed.append((artifact, uid))
                 self._absent.setdefault(remote_id, set()).update(unknown)
+                self.meter.add(self._kind, before - len(unknown))  # applied below, in batches
                 if len(placed) >= APPLY_BATCH:
-                    self._apply_all(placed, "artifacts")
+                    self._apply_all(placed, "artifacts", count=False)
                     placed = []
         finally:  # also when a listing fails: keep what was placed
-            self._apply_all(placed, "artifacts")
+            self._apply_all(placed, "artifacts", count=False)
 
     # -- one entity ---------------------------------------------------------------------------
 
-    def _apply_all(self, entities: list[tuple[BaseResource, str | None]], table: str) -> None:
+    def _apply_all(self, entities: list[tuple[BaseResource, str | None]], table: str, *,
+                   count: bool = True) -> None:
         """:meth:`_apply` each (entity, parent uid), one transaction (one durable commit) per
         :data:`APPLY_BATCH` entities; each entity is still all-or-nothing (a savepoint). The
-        watermark moves only after its kind is applied, so a crash re-applies at most this."""
+        watermark moves only after its kind is applied, so a crash re-applies at most this.
+        Each batch counts in the progress of the kind being pulled unless not ``count``
+        (placed artifacts count when found, held entities retried are outside the walk)."""
         for start in range(0, len(entities), APPLY_BATCH):
+            batch = entities[start:start + APPLY_BATCH]
             with self.store.db.batch():
-                for entity, parent_uid in entities[start:start + APPLY_BATCH]:
+                for entity, parent_uid in batch:
                     try:
                         self._apply(entity, table, parent_uid)
                     except _REFUSALS as exc:
@@ -281,6 +301,8 @@ class Puller:
                         if (table, str(entity.id)) in self._was_held:
                             with self.store.db.write() as conn:
                                 self.ledger.release_pulled(conn, table, str(entity.id))
+            if count:
+                self.meter.add(self._kind, len(batch))
 
     def _refused(self, entity: BaseResource, table: str, parent_uid: str | None,
                  exc: Exception) -> None:
@@ -302,8 +324,6 @@ class Puller:
     def retry_held(self) -> None:
         """Fetch each entity an earlier pull held (the store refused it) and apply it again;
         one gone from the remote is forgotten."""
-        from localhub.errors import RemoteNotFoundError
-
         for held in self.ledger.held_pulled():
             table, remote_id = str(held["table"]), str(held["remote_id"])
             if (table, remote_id) in self._was_held:
@@ -319,7 +339,7 @@ class Puller:
                     self.ledger.release_pulled(conn, table, remote_id)
                 continue
             self._was_held.add((table, remote_id))
-            self._apply_all([(entity, held["parent"])], table)
+            self._apply_all([(entity, held["parent"])], table, count=False)
 
     def _apply(self, entity: BaseResource, table: str, parent_uid: str | None) -> None:
         theirs = snapshot(entity)
@@ -338,7 +358,7 @@ class Puller:
                 return
             pending = outbox.changes_of(conn, link.uid)[1]
             frozen = self.ledger.frozen_fields(conn, link.uid)
-            mine = snapshot(self.engine.outgoing(local.entity))
+            mine = snapshot(self.ctx.outgoing(local.entity))
             eff = dict(link.base)
             for name in mine:
                 if name in pending or name in frozen:
@@ -346,32 +366,21 @@ class Puller:
             if CP in pending or any(f.startswith(CP + ".") for f in frozen):
                 eff[CP] = mine.get(CP) or {}
             result = merge(link.base, eff, theirs)
-            policy = self.engine.on_conflict
+            policy = self.ctx.on_conflict
             to_local = result.to_local
             new_conflicts = {n: c for n, c in result.conflicts.items() if n not in frozen}
             if new_conflicts and policy == "theirs":
-                from .push_update import override
-
                 to_local = override(to_local, new_conflicts, side=2)
-            to_local = self.engine.localize(to_local, local.entity)
+            to_local = self.ctx.localize(to_local, local.entity)
             updated = apply_snapshot(local.entity, to_local)
             if updated is not local.entity:
                 self.store.write_entity(conn, local, updated)
             self.ledger.set_link(conn, link.uid, table, entity, None)
             if new_conflicts:
-                from .merge import ABSENT
-
-                def clean(v: Any) -> Any:
-                    return None if v is ABSENT else v
-
-                names = sorted(new_conflicts)
-                self.ledger.add_conflict(
-                    conn, local=local, kind="update-update", fields_=names,
-                    base={n: clean(new_conflicts[n][0]) for n in names},
-                    mine={n: clean(new_conflicts[n][1]) for n in names},
-                    theirs={n: clean(new_conflicts[n][2]) for n in names},
+                record_field_conflicts(
+                    self.ledger, conn, local=local, conflicts=new_conflicts,
                     remote_id=str(entity.id), message="changed on both sides (pull)",
-                    resolution=None if policy == "manual" else f"policy:{policy}")
+                    policy=policy)
                 self.conflicts += 1
             self.pulled += 1
 

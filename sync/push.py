@@ -49,8 +49,8 @@ from .snapshot import snapshot
 from .workers import RemoteWorkers
 
 if TYPE_CHECKING:
-    from .engine import SyncEngine
     from .plan import Op
+    from .run import RunContext
 
 __all__ = ["ACK_SECONDS", "WINDOWS", "Outcome", "Pusher", "Rejected"]
 
@@ -62,14 +62,14 @@ ACK_SECONDS = 1.0
 
 
 class Pusher:
-    def __init__(self, engine: SyncEngine, workers: int = 1) -> None:
-        self.engine = engine
-        self._remote = engine.remote
-        self.workers = workers
-        self._workers = RemoteWorkers(engine.remote, workers, "localhub-push")
+    """Pushes the ops of one run (:mod:`.engine` hands them over in windows and waves)."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self._workers = RemoteWorkers(ctx.remote, ctx.workers, "localhub-push")
         self._lock = threading.Lock()  # the window's markers and acks, shared by the workers
-        self.ledger: Ledger = engine.ledger
-        self.store = engine.store
+        self.ledger: Ledger = ctx.ledger
+        self.store = ctx.store
         #: URI rewrites sent in this run (report.rewrites).
         self.rewrites: list[dict[str, Any]] = []
         #: uids marked attempted by this run's window commit and not sent yet.
@@ -81,10 +81,24 @@ class Pusher:
         self._acked: set[str] = set()
         self._acks_since = 0.0
 
-    def _note_rewrite(self, op: Op, local: Local) -> None:
+    # -- what the create and update paths report ----------------------------------------------
+
+    def keep_marks(self, uid: str) -> bool:
+        """``uid``'s request is sent (or its recorded update content is to stay): the marks
+        the window's commit made for it stay at :meth:`settle`. Whether the window had marked
+        its create attempted."""
+        with self._lock:
+            self._premarked_updates.discard(uid)
+            if uid in self._premarked:
+                self._premarked.discard(uid)
+                return True
+            return False
+
+    def note_rewrite(self, op: Op, local: Local) -> None:
+        """Record the URI rewrite of an artifact whose ``uri`` was sent (report.rewrites)."""
         if not hasattr(local.entity, "uri"):
             return
-        rewrite = self.engine.uri_rewriter.rewrite(getattr(local.entity, "uri", None))
+        rewrite = self.ctx.uri_rewriter.rewrite(getattr(local.entity, "uri", None))
         if rewrite is not None:
             op.uri_rewrite = rewrite
             self.rewrites.append({"entity": op.label, **rewrite})
@@ -118,7 +132,7 @@ class Pusher:
                     continue  # an earlier run's create: looked up first, marker kept
                 local = self.store.load(conn, op.table, op.uid)
                 if link is None:
-                    sent = None if local is None else snapshot(self.engine.outgoing(local.entity))
+                    sent = None if local is None else snapshot(self.ctx.outgoing(local.entity))
                     items.append((op.uid, True, sent))
                 elif local is not None:
                     frozen = self.ledger.frozen_fields(conn, op.uid)
@@ -153,7 +167,8 @@ class Pusher:
     def settle(self) -> None:
         self.flush(settle=True)
 
-    def _defer_ack(self, op: Op, entity: BaseResource, etag: str | None) -> None:
+    def defer_ack(self, op: Op, entity: BaseResource, etag: str | None) -> None:
+        """Acknowledge a plain create with the window (committed by :meth:`flush`)."""
         with self._lock:
             if not self._acks:
                 self._acks_since = time.monotonic()
@@ -167,7 +182,7 @@ class Pusher:
 
     @property
     def remote(self) -> RemoteClient:
-        """This thread's remote: a worker's own clone, else the engine's."""
+        """This thread's remote: a worker's own clone, else the run's."""
         return self._workers.current()
 
     def run_wave(self, wave: list[Op], run: Callable[[Op], Any],
@@ -262,6 +277,6 @@ class Pusher:
             return push_create.attach(self, op, local, link, parent_id)
         return push_update.update(self, op, local, link)
 
-    def _lookup(self, entity: BaseResource, parent_id: str | None) -> Fetched | None:
+    def lookup(self, entity: BaseResource, parent_id: str | None) -> Fetched | None:
         """The remote entity under ``entity``'s natural key (registration.group_children)."""
         return push_create.lookup(self, entity, parent_id)

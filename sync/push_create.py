@@ -19,6 +19,7 @@ from localhub.types import (
     ServingEnvironment,
 )
 
+from .field_conflicts import policy_resolution
 from .ledger import Link, Local, canonical_json
 from .outcome import ADOPTED, BLOCKED, CONFLICT, CREATED, NOOP, UPDATED, Outcome, Rejected
 from .push_update import commit, update
@@ -90,10 +91,8 @@ def create(p: Pusher, op: Op, local: Local, parent_id: str | None, attempted: bo
         found = lookup(p, entity, parent_id)
         if found is not None:
             return _adopt_or_conflict(p, op, local, found, sends)
-    if op.uid in p._premarked:
-        p._premarked.discard(op.uid)  # sent from now on: a retry looks it up first
-    else:
-        sent = snapshot(p.engine.outgoing(entity))
+    if not p.keep_marks(op.uid):  # not marked by the window: mark it before the POST
+        sent = snapshot(p.ctx.outgoing(entity))
         p.ledger.mark_attempted(op.uid, sent)
         sends = [*sends, sent]
         with p.store.db.read() as conn:
@@ -103,7 +102,7 @@ def create(p: Pusher, op: Op, local: Local, parent_id: str | None, attempted: bo
                 p.ledger.unmark_attempted(conn, [op.uid])
             return NOOP
     try:
-        created = p.remote.post(replace(p.engine.outgoing(entity), id=None),
+        created = p.remote.post(replace(p.ctx.outgoing(entity), id=None),
                                 parent_id=parent_id)
     except RemoteConflictError as exc:
         found = lookup(p, entity, parent_id)
@@ -112,14 +111,14 @@ def create(p: Pusher, op: Op, local: Local, parent_id: str | None, attempted: bo
             p.ledger.set_aside(op.uid, message, refused=True)
             return Rejected(message)
         return _adopt_or_conflict(p, op, local, found, sends)
-    p._defer_ack(op, created.entity, created.etag)
-    p._note_rewrite(op, local)
+    p.defer_ack(op, created.entity, created.etag)
+    p.note_rewrite(op, local)
     return CREATED
 
 
 def _adopt_or_conflict(p: Pusher, op: Op, local: Local, found: Fetched,
                        sends: Sequence[dict[str, Any]] = ()) -> Outcome:
-    mine, theirs = snapshot(p.engine.outgoing(local.entity)), snapshot(found.entity)
+    mine, theirs = snapshot(p.ctx.outgoing(local.entity)), snapshot(found.entity)
     local, mine = adopt_defaults(p.store, local, mine, theirs)
     if mine == theirs:
         with p.store.db.write() as conn:
@@ -135,18 +134,18 @@ def _adopt_or_conflict(p: Pusher, op: Op, local: Local, found: Fetched,
         op.fields = set(differing)
         update(p, op, local, link, remote_now=found)
         return ADOPTED
-    policy = p.engine.on_conflict
+    policy = p.ctx.on_conflict
     with p.store.db.write() as conn:
         group = p.ledger.add_conflict(
             conn, local=local, kind="create-different", fields_=differing, base={},
             mine=mine, theirs=theirs, remote_id=str(found.entity.id),
             message=f"{op.label} already exists on the remote with different content",
-            resolution=None if policy == "manual" else f"policy:{policy}")
+            resolution=policy_resolution(policy))
         if policy != "manual":
             link = p.ledger.set_link(conn, op.uid, op.table, found.entity, found.etag)
         if policy == "theirs":
             p.store.write_entity(conn, local, apply_snapshot(
-                local.entity, p.engine.localize(theirs, local.entity)))
+                local.entity, p.ctx.localize(theirs, local.entity)))
             p.ledger.ack(conn, op.uid, op.max_seq)
             return CONFLICT
     if policy == "manual":

@@ -14,8 +14,9 @@ from localhub.errors import RemoteNotFoundError, RemotePreconditionError
 from localhub.rest_client import Fetched
 from localhub.types import Artifact, BaseResource
 
+from .field_conflicts import record_field_conflicts
 from .ledger import Ledger, Link, Local, canonical_json
-from .merge import CP, merge
+from .merge import CP, merge, override
 from .outcome import BLOCKED, CONFLICT, NOOP, UPDATED, Outcome
 from .snapshot import apply_snapshot, content_hash, snapshot, update_body
 from .verify import mismatch, record
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .plan import Op
     from .push import Pusher
 
-__all__ = ["commit", "local_changes", "override", "update"]
+__all__ = ["commit", "local_changes", "update"]
 
 
 def _cls(entity: BaseResource) -> type[BaseResource]:
@@ -77,10 +78,10 @@ def update(p: Pusher, op: Op, local: Local, link: Link, remote_now: Fetched | No
     # A lookup by natural key (adopt, attach) found ``remote_now``: it is ours already.
     verified = current is not None
     try:
-        if current is None and link.etag and p.engine.use_etags \
-                and p.engine.if_match.honoured():
+        if current is None and link.etag and p.ctx.use_etags \
+                and p.ctx.if_match.honoured():
             body = _fast_body(p, op, local, link, frozen)
-            p._premarked_updates.discard(op.uid)  # sent: its recorded content stays
+            p.keep_marks(op.uid)  # sent: its recorded content stays
             try:
                 fetched = p.remote.patch(type(local.entity), link.remote_id, body,
                                          if_match=link.etag)
@@ -90,13 +91,13 @@ def update(p: Pusher, op: Op, local: Local, link: Link, remote_now: Fetched | No
                 # The tag matched, so the entity was exactly the base (ours). An answer
                 # with changes we did not send means the tag was not checked after all.
                 if _not_ours_only(link, body, fetched):
-                    p.engine.if_match.record(False)
+                    p.ctx.if_match.record(False)
                 # Acknowledged at once (not batched): a crash before a batched ack
                 # followed by a local edit would give an update-update conflict against
                 # our own PATCH (tests/reliability/test_lost_replies.py).
                 commit(p, op, local, fetched, to_local=None, conflicts={}, link=link)
                 if "uri" in op.fields:
-                    p._note_rewrite(op, local)
+                    p.note_rewrite(op, local)
                 return UPDATED
         for _ in range(3):
             if current is None:
@@ -106,9 +107,9 @@ def update(p: Pusher, op: Op, local: Local, link: Link, remote_now: Fetched | No
                 if why is not None:
                     return _mismatch(p, op, local, link, current, why)
                 verified = True
-                if (current.etag and p.engine.use_etags
-                        and p.engine.if_match.honoured() is None):
-                    current = p.engine.if_match.probe(
+                if (current.etag and p.ctx.use_etags
+                        and p.ctx.if_match.honoured() is None):
+                    current = p.ctx.if_match.probe(
                         p.remote, type(local.entity), link.remote_id, current)
             outcome = _merge_and_patch(p, op, local, link, current, frozen, sends)
             if outcome is not None:
@@ -139,7 +140,7 @@ def _mismatch(p: Pusher, op: Op, local: Local, link: Link, current: Fetched, why
               ) -> Outcome:
     """The entity at the link's id is not ours: a ``remote-mismatch`` conflict, nothing
     written, nothing acknowledged, the link kept (a policy does not settle it)."""
-    p._premarked_updates.discard(op.uid)  # nothing sent: its recorded content stays
+    p.keep_marks(op.uid)  # nothing sent: its recorded content stays
     with p.store.db.write() as conn:
         record(conn, p.ledger, local, link, current.entity, f"{op.label}: {why}")
     return CONFLICT
@@ -167,7 +168,7 @@ def local_changes(p: Pusher, op: Op, local: Local, link: Link, frozen: set[str]
                    ) -> dict[str, Any]:
     """The local snapshot with everything not changed locally (or frozen) at base."""
     top_frozen, key_frozen = _split(frozen)
-    mine = snapshot(p.engine.outgoing(local.entity))
+    mine = snapshot(p.ctx.outgoing(local.entity))
     eff = dict(link.base)
     for name in mine:
         if name == CP:
@@ -200,7 +201,7 @@ def _merge_and_patch(p: Pusher, op: Op, local: Local, link: Link, current: Fetch
     unchanged = (int(current.entity.last_update_time_since_epoch or 0)
                  == link.base_update_time and content_hash(theirs) == link.base_hash)
     base = theirs if unchanged else _landed(link.base, theirs, sends)
-    policy = p.engine.on_conflict
+    policy = p.ctx.on_conflict
     archived = (not unchanged and base.get("state") != "ARCHIVED"
                 and theirs.get("state") == "ARCHIVED" and eff.get("state") != "ARCHIVED")
     if archived:
@@ -233,17 +234,17 @@ def _merge_and_patch(p: Pusher, op: Op, local: Local, link: Link, current: Fetch
     fetched = current
     if changed:
         body = update_body(target, changed | {"state"})
-        p._premarked_updates.discard(op.uid)  # sent: its recorded content stays
+        p.keep_marks(op.uid)  # sent: its recorded content stays
         try:
             fetched = p.remote.patch(type(local.entity), link.remote_id, body,
                                      if_match=current.etag
-                                     if p.engine.use_etags else None)
+                                     if p.ctx.use_etags else None)
         except RemotePreconditionError:
             return None
     commit(p, op, local, fetched, to_local=to_local, conflicts=conflicts, link=link,
            conflict_kind=kind)
     if changed and "uri" in changed:
-        p._note_rewrite(op, local)
+        p.note_rewrite(op, local)
     if conflicts:
         return CONFLICT
     return UPDATED if changed else NOOP
@@ -279,36 +280,15 @@ def _triple(name: str, base: dict[str, Any], mine: dict[str, Any], theirs: dict[
     return base.get(name), mine.get(name), theirs.get(name)
 
 
-def override(snap: dict[str, Any], conflicts: dict[str, tuple[Any, Any, Any]], side: int
-              ) -> dict[str, Any]:
-    from .merge import ABSENT
-
-    out = dict(snap)
-    props = dict(out.get(CP) or {})
-    for name, triple in conflicts.items():
-        value = triple[side]
-        if name.startswith(CP + "."):
-            key = name[len(CP) + 1:]
-            if value is ABSENT or value is None:
-                props.pop(key, None)
-            else:
-                props[key] = value
-        else:
-            out[name] = value
-    if CP in out or props:
-        out[CP] = props
-    return out
-
-
 def commit(p: Pusher, op: Op, local: Local, fetched: Fetched, *, to_local: dict[str, Any] | None,
            conflicts: dict[str, tuple[Any, Any, Any]], link: Link,
            conflict_kind: str = "update-update") -> None:
-    policy = p.engine.on_conflict
+    """Link + local merge + outbox ack in one commit, with the merge's field conflicts."""
     with p.store.db.write() as conn:
         fresh = p.store.load(conn, op.table, op.uid)
         if fresh is not None and to_local is not None:
             newer = outbox.fields_after(conn, op.uid, op.max_seq)
-            to_local = p.engine.localize(to_local, fresh.entity)
+            to_local = p.ctx.localize(to_local, fresh.entity)
             names = {n for n in to_local if n not in newer}
             updated = apply_snapshot(fresh.entity, to_local, names)
             if updated is not fresh.entity:
@@ -316,17 +296,7 @@ def commit(p: Pusher, op: Op, local: Local, fetched: Fetched, *, to_local: dict[
         p.ledger.set_link(conn, op.uid, op.table, fetched.entity, fetched.etag)
         p.ledger.ack(conn, op.uid, op.max_seq)
         if conflicts:
-            from .merge import ABSENT
-
-            def clean(v: Any) -> Any:
-                return None if v is ABSENT else v
-
-            names_ = sorted(conflicts)
-            p.ledger.add_conflict(
-                conn, local=local, kind=conflict_kind, fields_=names_,
-                base={n: clean(conflicts[n][0]) for n in names_},
-                mine={n: clean(conflicts[n][1]) for n in names_},
-                theirs={n: clean(conflicts[n][2]) for n in names_},
-                remote_id=link.remote_id,
-                message=f"{op.label}: changed on both sides",
-                resolution=None if policy == "manual" else f"policy:{policy}")
+            record_field_conflicts(
+                p.ledger, conn, local=local, conflicts=conflicts, remote_id=link.remote_id,
+                message=f"{op.label}: changed on both sides", policy=p.ctx.on_conflict,
+                kind=conflict_kind)

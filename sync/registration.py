@@ -75,10 +75,10 @@ def group_children(pusher: Pusher, local: Local, remote_id: str, group: int) -> 
                     if ledger.link(conn, uid) is None and not ledger.has_open_conflict(conn, uid)
                     and (c := store.load(conn, table, uid)) is not None]
     for child in children:
-        found = pusher._lookup(child.entity, remote_id)
+        found = pusher.lookup(child.entity, remote_id)
         if found is None:
             continue  # absent on the remote: created once the parent is settled
-        mine = snapshot(pusher.engine.outgoing(child.entity))
+        mine = snapshot(pusher.ctx.outgoing(child.entity))
         theirs = snapshot(found.entity)
         child, mine = adopt_defaults(store, child, mine, theirs)
         fields = differing(mine, theirs)

@@ -12,7 +12,10 @@
       .then(function (run) {
         if (!run.running) { window.location.reload(); return; }
         if (phase) { phase.textContent = run.phase; }
-        if (bar) { bar.max = run.total || 1; bar.value = run.done; bar.textContent = run.done + " of " + run.total; }
+        // A pull gives no total (0): an indeterminate bar and a running count.
+        if (bar && run.total) { bar.max = run.total; bar.value = run.done; bar.textContent = run.done + " of " + run.total; }
+        else if (bar) { bar.removeAttribute("value"); bar.textContent = run.done + " entities"; }
+        if (phase && !run.total && run.done) { phase.textContent = run.phase + " " + run.done + " entities"; }
         window.setTimeout(poll, 300);
       })
       .catch(function () { window.setTimeout(poll, 1000); });
