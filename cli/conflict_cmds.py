@@ -65,6 +65,9 @@ def conflicts(settings: Settings, conflict_id: int | None, show_all: bool,
                           "resolution": (row["resolution"] or "") if first else ""})
     columns = ["id", "kind", "entity", "field", "base", "local", "remote"]
     emit_table(table, columns + (["resolution"] if show_all else []))
+    click.echo("")
+    for row in rows:
+        click.echo(f"#{row['id']} {row['summary']}")
 
 
 def _show(value: Any) -> str:
@@ -83,29 +86,31 @@ def _show(value: Any) -> str:
 @click.option("--theirs", is_flag=True, help="Take the remote's values locally.")
 @click.option("--value", "value", metavar="FIELD=VALUE",
               help="Set FIELD to VALUE (typed like --meta for custom properties) and push it.")
+@click.option("--field", "field_choices", metavar="NAME=ours|theirs|VALUE", multiple=True,
+              help="Decide one field (a property by its key): ours, theirs, or a value typed "
+                   "like --meta (value:TEXT for TEXT itself, e.g. value:ours). Repeat it for "
+                   "every field of the conflict.")
 @click.option("--json", "as_json", is_flag=True, help="Print the resolved conflict as JSON.")
 @pass_settings
 def resolve(settings: Settings, conflict_id: int, ours: bool, theirs: bool, value: str | None,
-            as_json: bool) -> None:
-    """Resolve conflict ID with --ours, --theirs or --value FIELD=VALUE."""
-    if sum((ours, theirs, value is not None)) != 1:
-        raise click.UsageError("give exactly one of --ours, --theirs, --value FIELD=VALUE")
+            field_choices: tuple[str, ...], as_json: bool) -> None:
+    """Resolve conflict ID with --ours, --theirs, --value FIELD=VALUE, or field by field
+    with --field NAME=ours|theirs|VALUE for each of its fields."""
+    if sum((ours, theirs, value is not None, bool(field_choices))) != 1:
+        raise click.UsageError("give exactly one of --ours, --theirs, --value FIELD=VALUE, "
+                               "--field NAME=ours|theirs|VALUE (repeated)")
     registry = settings.registry(create=False)
-    if value is None:
+    if field_choices:
+        conflict = _open_conflict(registry, conflict_id)
+        resolved = registry.resolve(conflict_id, fields=_field_picks(conflict, field_choices))
+    elif value is None:
         resolved = registry.resolve(conflict_id, "ours" if ours else "theirs")
     else:
         field, sep, text = value.partition("=")
         if not sep or not field:
             raise click.BadParameter(f"expected FIELD=VALUE, got {value!r}",
                                      param_hint="--value")
-        found = [c for c in registry.conflicts(include_resolved=True) if c.id == conflict_id]
-        if not found:
-            raise NotFoundError(f"no conflict with id {conflict_id}; see `localhub conflicts`",
-                                entity="conflict", key=str(conflict_id))
-        conflict = found[0]
-        if conflict.resolved_at is not None:
-            raise InvalidInputError("conflict", f"#{conflict_id} is already resolved "
-                                                f"({conflict.resolution})")
+        conflict = _open_conflict(registry, conflict_id)
         name = _match_field(conflict, field)
         typed: Any = parse_meta_value(text) if name.startswith(CP + ".") else text
         resolved = registry.resolve(conflict_id, "value", typed)
@@ -116,18 +121,70 @@ def resolve(settings: Settings, conflict_id: int, ours: bool, theirs: bool, valu
                "theirs": "took the remote's values",
                "value": "set the value (queued for the next sync)"}.get(
                    str(resolved.resolution), str(resolved.resolution))
+        if str(resolved.resolution).startswith("fields:"):
+            how = ("decided field by field: " + str(resolved.resolution)[7:].replace(",", ", ")
+                   + " (ours and values queued for the next sync)")
         click.echo(f"resolved conflict #{conflict_id}: {how}")
 
 
-def _match_field(conflict: Any, field: str) -> str:
+def _open_conflict(registry: Any, conflict_id: int) -> Any:
+    """The open conflict ``conflict_id`` (a usage error when it is missing or resolved)."""
+    found = [c for c in registry.conflicts(include_resolved=True) if c.id == conflict_id]
+    if not found:
+        raise NotFoundError(f"no conflict with id {conflict_id}; see `localhub conflicts`",
+                            entity="conflict", key=str(conflict_id))
+    conflict = found[0]
+    if conflict.resolved_at is not None:
+        raise InvalidInputError("conflict", f"#{conflict_id} is already resolved "
+                                            f"({conflict.resolution})")
+    return conflict
+
+
+def _field_picks(conflict: Any, given: tuple[str, ...]) -> dict[str, Any]:
+    """``--field NAME=CHOICE`` options as the library's per-field choices, every field of
+    ``conflict`` covered."""
+    from localhub.sync.conflicts import FIELD_KINDS, Value, field_word
+
+    if conflict.kind not in FIELD_KINDS:
+        raise click.UsageError(f"conflict #{conflict.id} is {conflict.kind}: it has no fields "
+                               "to choose; resolve it with --ours or --theirs")
+    picks: dict[str, Any] = {}
+    for option in given:
+        field, sep, text = option.partition("=")
+        if not sep or not field:
+            raise click.BadParameter(f"expected NAME=ours|theirs|VALUE, got {option!r}",
+                                     param_hint="--field")
+        name = _match_field(conflict, field, "--field")
+        if name in picks:
+            raise click.BadParameter(f"{field!r} is given twice", param_hint="--field")
+        if text in ("ours", "theirs"):
+            picks[name] = text
+            continue
+        if name == CP:
+            raise click.BadParameter("the custom properties as a whole take ours or theirs",
+                                     param_hint="--field")
+        literal = text[len("value:"):] if text.startswith("value:") else text
+        picks[name] = Value(parse_meta_value(literal) if name.startswith(CP + ".")
+                            else literal)
+    missing = [field_word(f) for f in conflict.fields if f not in picks]
+    if missing:
+        raise click.UsageError(
+            f"conflict #{conflict.id} has fields {', '.join(map(field_word, conflict.fields))};"
+            f" missing: {', '.join(missing)}; add --field NAME=ours|theirs|VALUE for each, or "
+            "resolve every field with --ours or --theirs")
+    return picks
+
+
+def _match_field(conflict: Any, field: str, hint: str = "--value") -> str:
     """The conflict's field named ``field`` (a property key alone is accepted)."""
+    from localhub.sync.conflicts import match_field
+
+    name = match_field(conflict, field)
+    if name is not None:
+        return name
     names = list(conflict.fields)
-    if field in names:
-        return field
-    if f"{CP}.{field}" in names:
-        return f"{CP}.{field}"
     raise click.BadParameter(f"conflict #{conflict.id} is about {', '.join(names) or 'no field'}"
-                             f", not {field!r}", param_hint="--value")
+                             f", not {field!r}", param_hint=hint)
 
 
 COMMANDS = [conflicts, resolve]

@@ -129,11 +129,18 @@ def emit_record(title: str, obj: Any) -> None:
 # click strips the colour codes of click.style() when the output is not a terminal.
 
 
-def progress_line(phase: str, done: int, total: int) -> str:
-    """``push [#####.....] 5/10``: one progress line (drawn on stderr, on a terminal only)."""
-    width = 20
-    filled = int(width * done / total) if total else width
-    return f"{phase:<5} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+def progress_line(phase: str, done: int, total: int,
+                  counts: Mapping[str, int] | None = None) -> str:
+    """One progress line (drawn on stderr, on a terminal only): ``push  [#####.....] 5/10``;
+    a pull, whose total the remote does not give, as a running count with its per-kind
+    ``counts``: ``pull  1,234 entities (models 40, versions 1,100, artifacts 94)``."""
+    if total > 0 or phase == "push":
+        width = 20
+        filled = int(width * done / total) if total else width
+        return f"{phase:<5} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+    line = f"{phase:<5} {done:,} entities"
+    shown = [f"{kind} {n:,}" for kind, n in (counts or {}).items() if n]
+    return line + (f" ({', '.join(shown)})" if shown else "")
 
 
 def _counts(report: Mapping[str, Any]) -> str:
@@ -251,6 +258,8 @@ def emit_conflict(conflict: Mapping[str, Any]) -> None:
                 f"{conflict.get('entity')} [{state}]", bold=True)
     click.echo(f"  remote: {conflict.get('remote')}"
                + (f" (id {conflict['remote_id']})" if conflict.get("remote_id") else ""))
+    if conflict.get("summary"):
+        click.echo(f"  {conflict['summary']}")
     if conflict.get("message"):
         click.echo(f"  message: {conflict['message']}")
     rows = [{"field": v["field"], "base": _side(v["base"]), "local": _side(v["local"]),
@@ -258,8 +267,11 @@ def emit_conflict(conflict: Mapping[str, Any]) -> None:
     if rows:
         emit_table(rows, ["field", "base", "local", "remote"])
     if conflict.get("open"):
+        per_field = len(rows) > 1 and conflict.get("kind") in (
+            "update-update", "archived-vs-edit", "create-different")
         click.echo(f"resolve: localhub resolve {conflict.get('id')} --ours | --theirs"
-                   + (" | --value FIELD=VALUE" if len(rows) == 1 else ""))
+                   + (" | --value FIELD=VALUE" if len(rows) == 1 else "")
+                   + (" | --field NAME=ours|theirs|VALUE (each field)" if per_field else ""))
 
 
 def _side(value: Any) -> str:

@@ -26,7 +26,7 @@ from .paths import create_private_file, private_dir
 __all__ = ["Database", "SCHEMA_VERSION", "APPLICATION_ID", "Synchronous", "translate_error"]
 
 #: Schema version this code writes; ``PRAGMA user_version`` of a migrated file.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: ``PRAGMA application_id`` of a localhub database ("LHub").
 APPLICATION_ID = 0x4C487562
 

@@ -8,11 +8,11 @@ sync and conflicts) is the same on both and lives here.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from .errors import ModelNotFoundError, NotFoundError
+from .errors import InvalidInputError, ModelNotFoundError, NotFoundError
 from .store import PendingChange, SQLiteStore, Synced
 from .types import ModelVersion, ModelVersionState, RegisteredModel, RegisteredModelState
 
@@ -183,12 +183,22 @@ class RegistryExtensions(ABC):
 
         return list(list_conflicts(self.store, include_resolved=include_resolved))
 
-    def resolve(self, conflict_id: int, choice: str, value: Any = None) -> Conflict:
-        """Resolve a sync conflict: ``"ours"``, ``"theirs"``, or an explicit ``value``."""
-        from .sync import resolve
+    def resolve(self, conflict_id: int, choice: str | None = None, value: Any = None, *,
+                fields: Mapping[str, Any] | None = None) -> Conflict:
+        """Resolve a sync conflict: ``"ours"``, ``"theirs"``, an explicit ``value``, or
+        field by field: ``fields`` maps each of its fields (a custom property by its key) to
+        ``"ours"``, ``"theirs"`` or a value (``localhub.sync.conflicts.Value("ours")`` for
+        that string itself), as ``localhub.sync.resolve_fields`` does."""
+        from .sync import resolve, resolve_fields
 
+        if fields is not None:
+            if choice is not None or value is not None:
+                raise InvalidInputError("fields", "give fields, or a choice, not both")
+            return resolve_fields(self.store, conflict_id, fields)
         if value is not None and choice != "value":
             choice = "value"
+        if choice is None:
+            raise InvalidInputError("choice", "must be ours, theirs or value (or give fields)")
         return resolve(self.store, conflict_id, choice, value)
 
 

@@ -6,13 +6,18 @@ caller's ``BEGIN IMMEDIATE`` transaction, so a failed migration leaves the file 
 The DDL is frozen SQL text: a migration, once released, must create the same schema forever,
 whatever the table classes in ``localhub._tables`` say later (a change to them comes with a
 new migration). ``tests/core/test_migrations.py`` checks that the migrated schema and the
-table classes agree. Creating a file then needs neither sqlmodel nor SQLAlchemy.
+table classes agree. Creating a file then needs neither sqlmodel nor SQLAlchemy. A data
+migration carries its own conversion code for the same reason (it must rewrite the same
+values forever, whatever the modules that write them do later).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import uuid
+from typing import Any
 
 from sqlite_utils import Database as UtilsDatabase
 from sqlite_utils.migrations import Migrations
@@ -171,6 +176,60 @@ def _sync(db: UtilsDatabase) -> None:
 def _sent(db: UtilsDatabase) -> None:
     """What an unacknowledged create or update sent, to recognise it after a lost reply."""
     _script(db, "ALTER TABLE sync_items ADD COLUMN sent VARCHAR;")
+
+
+def _wire_cell(cell: Any) -> Any:
+    """A custom property cell in the wire form: ``type`` becomes ``metadataType``."""
+    if isinstance(cell, dict) and "type" in cell and "metadataType" not in cell:
+        return {"metadataType": cell["type"], **{k: v for k, v in cell.items() if k != "type"}}
+    return cell
+
+
+def _wire_cells(side: Any) -> Any:
+    """A snapshot or a conflict side (field -> value) with its property cells in wire form."""
+    if not isinstance(side, dict):
+        return side
+    out = dict(side)
+    for name, value in side.items():
+        if name == "custom_properties" and isinstance(value, dict):
+            out[name] = {k: _wire_cell(c) for k, c in value.items()}
+        elif name.startswith("custom_properties."):
+            out[name] = _wire_cell(value)
+    return out
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=repr)
+
+
+@MIGRATIONS(name="0004_wire_cells")
+def _wire_cells_in_ledger(db: UtilsDatabase) -> None:
+    """Custom properties in the sync tables' JSON (link bases, conflict sides, sent contents)
+    take the wire cell form; a rewritten base gets the hash of its new text, so the next sync
+    sees the content it saw before (no change, no conflict, no push)."""
+    conn = db.conn
+    for remote, uid, text in conn.execute(
+            "SELECT remote, entity_uid, base FROM sync_links").fetchall():
+        base = _wire_cells(json.loads(text))
+        new = _canonical(base)
+        if new != text:
+            conn.execute("UPDATE sync_links SET base = ?, base_hash = ? WHERE remote = ? AND "
+                         "entity_uid = ?", (new, hashlib.sha256(new.encode()).hexdigest(),
+                                            remote, uid))
+    for row in conn.execute(
+            "SELECT id, base, local, remote_values FROM sync_conflicts").fetchall():
+        sides = [_canonical(_wire_cells(json.loads(t))) for t in row[1:]]
+        if sides != list(row[1:]):
+            conn.execute("UPDATE sync_conflicts SET base = ?, local = ?, remote_values = ? "
+                         "WHERE id = ?", (*sides, row[0]))
+    for remote, uid, text in conn.execute(
+            "SELECT remote, entity_uid, sent FROM sync_items WHERE sent IS NOT NULL").fetchall():
+        sent = json.loads(text)
+        new = _canonical([_wire_cells(s) for s in sent] if isinstance(sent, list) else sent)
+        if new != text:
+            conn.execute("UPDATE sync_items SET sent = ? WHERE remote = ? AND entity_uid = ?",
+                         (new, remote, uid))
 
 
 def apply(conn: sqlite3.Connection) -> None:

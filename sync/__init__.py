@@ -12,7 +12,7 @@ It never imports ``requests``: the REST client lives in :mod:`localhub.rest_clie
 
 from __future__ import annotations
 
-from .conflicts import Conflict, list_conflicts, resolve
+from .conflicts import Conflict, Value, list_conflicts, resolve, resolve_fields
 from .contract import RegistryStore
 from .engine import Progress, SyncEngine, SyncReport
 from .merge import Merge, merge
@@ -28,10 +28,12 @@ __all__ = [
            "SyncEngine",
            "SyncReport",
            "UriRewriter",
+           "Value",
            "entity_sync_state",
            "list_conflicts",
            "merge",
            "reset_remote",
            "resolve",
+           "resolve_fields",
            "sync_status",
 ]

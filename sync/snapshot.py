@@ -1,15 +1,17 @@
 """Snapshots: an entity's syncable content as a JSON-able dict in domain field names.
 
 A snapshot holds every field a client may set (not the id, the name's parent or the server's
-times); ``custom_properties`` is a map ``key -> {"<kind>_value": value}`` so that an int, a
-float, a string and a struct stay distinct. Snapshots are what links store as the *base*, what
-the three-way merge compares, and what conflicts show.
+times); ``custom_properties`` is a map ``key -> wire cell`` (``{"metadataType":
+"MetadataIntValue", "int_value": "3"}``, :func:`localhub.codec.encode_properties`) so that an
+int, a float, a string and a struct stay distinct. Snapshots are what links store as the
+*base*, what the three-way merge compares, and what conflicts show.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import fields, replace
 from enum import Enum
 from typing import Any, TypeVar
@@ -19,7 +21,7 @@ from localhub.codec import camel, decode_properties, encode_properties, from_jso
 from localhub.types import CP, BaseResource, SupportedTypes, facts
 
 __all__ = ["CP", "SKIP", "apply_snapshot", "content_hash", "property_cell", "snapshot",
-           "update_body"]
+           "snapshot_cells", "update_body"]
 
 T = TypeVar("T", bound=BaseResource)
 
@@ -36,16 +38,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _cells(props: Any) -> dict[str, dict[str, Any]]:
-    """Custom properties as snapshot cells: the wire cell with ``type`` for ``metadataType``."""
-    return {k: {key: val for key, val in cell.items() if key != "metadataType"}
-            | {"type": cell["metadataType"]}
-            for k, cell in encode_properties(props or {}).items()}
+def snapshot_cells(props: Mapping[str, SupportedTypes]) -> dict[str, dict[str, Any]]:
+    """Custom properties as a snapshot holds them: key -> wire cell."""
+    return encode_properties(props)
 
 
 def property_cell(value: SupportedTypes) -> dict[str, Any]:
-    """One custom property value as a snapshot cell."""
-    return _cells({"k": value})["k"]
+    """One custom property value as its wire cell."""
+    return encode_properties({"k": value})["k"]
 
 
 def snapshot(entity: BaseResource) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def snapshot(entity: BaseResource) -> dict[str, Any]:
             continue
         value = getattr(entity, f.name)
         if f.name == CP:
-            out[CP] = _cells(value)
+            out[CP] = snapshot_cells(value or {})
         else:
             out[f.name] = _plain(value)
     return out
@@ -66,13 +66,6 @@ def content_hash(snap: dict[str, Any]) -> str:
     """A stable hash of a snapshot."""
     text = json.dumps(snap, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _properties(cells: dict[str, Any]) -> dict[str, Any]:
-    wire = {k: {"metadataType": cell["type"],
-                **{key: val for key, val in cell.items() if key != "type"}}
-            for k, cell in cells.items()}
-    return decode_properties(wire, request=False)
 
 
 def apply_snapshot(entity: T, snap: dict[str, Any], names: set[str] | None = None) -> T:
@@ -86,7 +79,7 @@ def apply_snapshot(entity: T, snap: dict[str, Any], names: set[str] | None = Non
             continue
         value = snap[f.name]
         if f.name == CP:
-            value = _properties(value) or None
+            value = decode_properties(value, request=False) or None
         elif value is not None and f.name != "name":
             # Enums and typed fields: rebuild through the current value's type when it has one.
             template = getattr(entity, f.name)

@@ -616,8 +616,7 @@ def _value(name: str, wire: Any) -> Any:
         return wire
     if wire is None:
         return ABSENT
-    cell = {"metadataType": wire["type"], **{k: v for k, v in wire.items() if k != "type"}}
-    value = decode_properties({"x": cell}, request=False)["x"]
+    value = decode_properties({"x": wire}, request=False)["x"]
     return (type(value).__name__, value)
 
 

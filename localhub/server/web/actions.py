@@ -109,8 +109,14 @@ def resolve_conflict(ctx: WebContext, conflict_id: int, fields: dict[str, str]) 
     if action in ("ours", "theirs"):
         ctx.registry.resolve(conflict_id, action)
         return
+    if action == "fields":
+        picks = {k[len("pick:"):]: v for k, v in fields.items() if k.startswith("pick:")}
+        if any(v not in ("ours", "theirs") for v in picks.values()):
+            raise InvalidInputError("fields", "each field takes ours or theirs")
+        ctx.registry.resolve(conflict_id, fields=picks)
+        return
     if action != "value":
-        raise InvalidInputError("action", "must be ours, theirs or value")
+        raise InvalidInputError("action", "must be ours, theirs, value or fields")
     found = [c for c in ctx.registry.conflicts() if c.id == conflict_id]
     if not found:
         raise NotFoundError(f"no open conflict with id {conflict_id}", entity="conflict",

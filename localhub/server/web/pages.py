@@ -75,12 +75,14 @@ def model_context(ctx: WebContext, name: str) -> dict[str, Any] | None:
 def conflict_rows(ctx: WebContext) -> list[dict[str, Any]]:
     """The open conflicts as the CLI shows them, each with its kind in words."""
     from ...conflict_view import conflict_data
+    from ...sync.conflicts import FIELD_KINDS
 
     rows = []
     for conflict in ctx.registry.conflicts():
         data = conflict_data(ctx.store, conflict)
         data["words"] = CONFLICT_WORDS.get(conflict.kind, conflict.kind)
         data["one_field"] = len(conflict.fields) == 1
+        data["per_field"] = len(conflict.fields) > 1 and conflict.kind in FIELD_KINDS
         data["created"] = when(conflict.created_at)
         for value in data["values"]:
             prop = str(value["field"]).startswith("custom_properties.")
