@@ -11,7 +11,18 @@ from typing import Any, NoReturn
 import click
 
 import localhub
-from localhub.errors import LocalHubError, ModelNotFoundError, NotFoundError
+from localhub.errors import (
+    DatabaseLockedError,
+    DuplicateError,
+    FilterQueryError,
+    InvalidInputError,
+    LocalHubError,
+    ModelNotFoundError,
+    NotFoundError,
+    model_missing,
+    version_missing,
+    version_taken,
+)
 
 from . import registry_cmds
 from .bundle_cmds import export, import_
@@ -28,13 +39,35 @@ from .watch_cmd import watch
 __all__ = ["main"]
 
 
+#: What to do after an error whose text has no hint of its own, by its type.
+_HINTS: tuple[tuple[type[LocalHubError], str], ...] = (
+    (FilterQueryError, "correct the query, e.g. --filter \"owner = 'alice'\""),
+    (InvalidInputError, "correct the value and run the command again"),
+    (DatabaseLockedError, "wait for the other process to finish, then run the command again"),
+    (LocalHubError, "run it again as `localhub --debug ...` for the details"),
+)
+
+
 def _message(exc: LocalHubError) -> str:
-    """The error as the user reads it: a missing model names the command that lists them."""
+    """The error as the user reads it: ``<what happened>; <what to do>``, each condition in
+    the one wording of :mod:`localhub.errors` (the Python API keeps the official client's)."""
+    text = str(exc)
+    if "; " in text:
+        return text  # already in this voice
+    entity, key = getattr(exc, "entity", ""), str(getattr(exc, "key", ""))
     if isinstance(exc, ModelNotFoundError):
-        return f"no model named {exc.name!r}; see `localhub models`"
-    if isinstance(exc, NotFoundError) and exc.entity == "registered model":
-        return f"no model named {exc.key!r}; see `localhub models`"
-    return str(exc)
+        return model_missing(exc.name)
+    if isinstance(exc, NotFoundError) and entity == "registered model":
+        return model_missing(key)
+    if isinstance(exc, NotFoundError) and entity == "conflict":
+        return f"no conflict with id {key}; see `localhub conflicts`"
+    name, sep, version = key.rpartition(":")
+    if isinstance(exc, NotFoundError) and entity == "model version" and sep:
+        return version_missing(name, version)
+    if isinstance(exc, DuplicateError) and entity == "model version" and sep:
+        return version_taken(name, version)
+    hint = next(hint for kind, hint in _HINTS if isinstance(exc, kind))
+    return f"{text}; {hint}"
 
 
 class _Group(click.Group):

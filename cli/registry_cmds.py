@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from localhub.errors import NotFoundError
+from localhub.errors import NotFoundError, version_missing, version_taken
 from localhub.registration import Registration
 from localhub.registry import ModelRegistry
 from localhub.types import ModelVersion, RegisteredModel
@@ -107,9 +107,7 @@ def _existing_registration(registry: Any, name: str, version: str,
     if artifact is not None and artifact.uri == uri:
         return model, found, artifact
     where = f" at {artifact.uri}" if artifact is not None else ""
-    raise DuplicateError(f"model {name!r} already has version {version!r}{where}; give "
-                         f"another --version, or change its URI with `localhub update {name} "
-                         f"{version} --uri URI`", entity="model version",
+    raise DuplicateError(version_taken(name, version, where), entity="model version",
                          key=f"{name}:{version}")
 
 
@@ -274,7 +272,8 @@ def _edit_artifact(registry: Any, name: str, version: str, uri: str | None,
     """The version's artifact with the new values set, and a copy of it before."""
     artifact = registry.get_model_artifact(name, version)
     if artifact is None:
-        raise NotFoundError(f"version {version!r} of {name!r} has no model artifact")
+        raise NotFoundError(f"version {version!r} of model {name!r} has no model artifact to "
+                            f"change; see `localhub show {name} {version}`")
     before = copy.deepcopy(artifact)
     if uri is not None:
         artifact.uri = uri
@@ -400,8 +399,7 @@ def _version(registry: ModelRegistry, name: str, version: str) -> ModelVersion:
     try:
         return registry.require_version(name, version)
     except NotFoundError as exc:
-        raise NotFoundError(f"model {name!r} has no version {version!r}; see "
-                            f"`localhub versions {name}`", entity=exc.entity,
+        raise NotFoundError(version_missing(name, version), entity=exc.entity,
                             key=exc.key) from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -57,6 +57,14 @@ def _quirks(host: str) -> Quirks | None:
     return quirks
 
 
+class _Failed(click.ClickException):
+    """A library error, shown as every command shows one (``error: ...``, exit 1), also when
+    ``serve`` runs on its own (:mod:`localhub.testing`), outside the group's handler."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -104,4 +112,4 @@ def serve(ctx: click.Context, host: str, port: int, db_path: Path | None,
     except PortInUseError:
         raise
     except LocalHubError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise _Failed(str(exc)) from exc

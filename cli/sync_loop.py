@@ -1,6 +1,8 @@
 """``localhub sync --every DURATION [--watch]``: sync on a schedule until SIGINT/SIGTERM.
 
-* A run every DURATION (the first at once). One log line per run on stdout.
+* A run every DURATION (the first at once). One log line per run on stdout; a run that fails
+  as the one before gets a short line (``still unreachable after 3 attempts; retrying in 8 s``),
+  the full error only when it changes (``--json`` lines always carry it whole).
 * While the remote is unreachable: retries back off exponentially (from 2 s, doubling, capped at
   DURATION, with jitter); the queue is kept.
 * ``--watch``: watchdog on the database file and its ``-wal``; a push-only run ~2 s after the
@@ -33,7 +35,7 @@ from localhub.sync_run import EXIT_UNREACHABLE, run_sync
 from .context import Settings
 from .render import emit_json_line, sync_log_line
 
-__all__ = ["SyncLoop", "backoff_delay", "parse_duration"]
+__all__ = ["SyncLoop", "backoff_delay", "parse_duration", "repeat_line"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -60,6 +62,15 @@ def backoff_delay(failures: int, every: float, rng: random.Random, base: float =
     from localhub.sync.backoff import Backoff
 
     return Backoff(base=base, cap=every, rng=rng).delay(failures)
+
+
+def repeat_line(code: int, failures: int, next_in: float | None) -> str:
+    """The short line of a run that failed as the one before (whose full text is above)."""
+    when = "" if next_in is None else (
+        f"{next_in:.0f} s" if next_in >= 1 else f"{next_in:.1f} s")
+    if code == EXIT_UNREACHABLE:
+        return f"still unreachable after {failures} attempts; retrying in {when}"
+    return f"the same error as above; next run in {when}"
 
 
 class _Changes(FileSystemEventHandler):
@@ -122,6 +133,8 @@ class SyncLoop:
         self.rng = rng or random.Random()
         self.stop = threading.Event()
         self.failures = 0
+        #: The error text last printed in full: the same condition again prints a short line.
+        self.last_error: str | None = None
         #: Highest outbox seq that existed when the last push started.
         self.seen_seq = 0
         self._signals = 0
@@ -154,8 +167,11 @@ class SyncLoop:
             emit_json_line({"time": when, "run": kind, "exit_code": outcome.code,
                             "report": data or None, "error": outcome.error,
                             "next_in": None if next_in is None else round(next_in, 3)})
+        elif outcome.error is not None and outcome.error == self.last_error:
+            click.echo(f"{when} {kind} {repeat_line(outcome.code, self.failures, next_in)}")
         else:
             click.echo(sync_log_line(when, kind, data, outcome.error, next_in))
+        self.last_error = outcome.error
 
     def _once(self, kind: str) -> Any:
         if self.push:

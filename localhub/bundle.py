@@ -31,7 +31,7 @@ from typing import Any
 from ._entities import SPECS, spec_for, validated_values
 from .cells import METADATA_TYPES, encode_cell
 from .codec import camel, decode_create
-from .errors import BundleError, LocalHubError, NotFoundError
+from .errors import BundleError, LocalHubError, NotFoundError, model_missing
 from .paths import atomic_write
 from .store import SQLiteStore
 from .types import (
@@ -155,8 +155,7 @@ def _selection(store: SQLiteStore, pending: bool, models: tuple[str, ...]
     if models:
         for name in models:
             if store.find(RegisteredModel, name=name) is None:
-                raise NotFoundError(f"no model named {name!r}; see `localhub models`",
-                                    entity="registered model", key=name)
+                raise NotFoundError(model_missing(name), entity="registered model", key=name)
         return {name: None for name in models}
     return {m.name: None for m in store.list_page(RegisteredModel).items
             if isinstance(m, RegisteredModel)}

@@ -50,7 +50,29 @@ __all__ = [
     "SchemaTooNewError",
     "ServerExtraMissingError",
     "StoreError",
+    "model_missing",
+    "version_missing",
+    "version_taken",
 ]
+
+
+# -- one wording per condition, for the CLI and every message that names a command ----------
+
+
+def model_missing(name: str) -> str:
+    """The words for a model that does not exist."""
+    return f"no model named {name!r}; see `localhub models`"
+
+
+def version_missing(name: str, version: str) -> str:
+    """The words for a version that its (existing) model does not have."""
+    return f"model {name!r} has no version {version!r}; see `localhub versions {name}`"
+
+
+def version_taken(name: str, version: str, where: str = "") -> str:
+    """The words for a version name its model already uses (``where``: `` at URI``)."""
+    return (f"model {name!r} already has version {version!r}{where}; give another --version, "
+            f"or change its URI with `localhub update {name} {version} --uri URI`")
 
 
 class LocalHubError(Exception):
@@ -81,8 +103,10 @@ class ModelNotFoundError(StoreError):
     """The registered model named in a version or artifact lookup does not exist."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"Model {name} does not exist")
+        super().__init__(f"Model {name} does not exist")  # the official client's words
         self.name = name
+        self.entity = "registered model"
+        self.key = name
 
 
 class DeleteNotAllowedError(StoreError):
@@ -205,6 +229,8 @@ class RemoteError(LocalHubError):
 
     #: Whether retrying the same call later may succeed.
     retryable: bool = False
+    #: Why there was no usable answer, in a few words ("connection refused"), when known.
+    reason: str = ""
 
     def __init__(self, message: str, *, status: int = 0, url: str = "",
                  retry_after: float | None = None, body: object = None) -> None:

@@ -283,7 +283,8 @@ class _Parser:
         op = "!=" if op == "<>" else op
         if op != "IN":
             vtok = self.peek()
-            return Comparison(prop, suffix, op, self.value(f"a value after '{optok.text}'"),
+            return Comparison(prop, suffix, op, self.value(f"a value after '{optok.text}'",
+                                                           f"{tok.text} {optok.text} "),
                               vtok.pos)
         lparen = self.take()
         if lparen.kind != "(":
@@ -297,14 +298,18 @@ class _Parser:
         self.take()
         return Comparison(prop, suffix, op, tuple(values), lparen.pos)
 
-    def value(self, what: str) -> Value:
+    def value(self, what: str, left: str = "") -> Value:
+        """A literal; ``left`` (``name = ``) shows the quoting hint in its place."""
         tok = self.take()
         if tok.kind in ("str", "num"):
             assert tok.value is not None
             return tok.value
         if tok.kind == "ident" and tok.text.upper() in ("TRUE", "FALSE"):
             return tok.text.upper() == "TRUE"
-        self.expected(what, tok)
+        # A bare word is the usual slip for a string: say how to write it.
+        note = (f"; quote a string value: {left}{_quote(tok.text)}" if tok.kind == "ident"
+                else "")
+        self.expected(what, tok, note)
 
 
 def parse(query: str) -> Node:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import KServeError, NotFoundError
+from .errors import KServeError, NotFoundError, model_missing, version_missing
 from .store import SQLiteStore
 from .types import ModelArtifact, ModelVersion, RegisteredModel
 
@@ -48,12 +48,10 @@ def _artifact(store: SQLiteStore, name: str, version: str
               ) -> tuple[RegisteredModel, ModelVersion, ModelArtifact]:
     model = store.find(RegisteredModel, name=name)
     if model is None or model.id is None:
-        raise NotFoundError(f"no model named {name!r}; see `localhub models`",
-                            entity="registered model", key=name)
+        raise NotFoundError(model_missing(name), entity="registered model", key=name)
     mv = store.find(ModelVersion, name=version, parent_id=model.id)
     if mv is None or mv.id is None:
-        raise NotFoundError(f"model {name!r} has no version {version!r}; see "
-                            f"`localhub versions {name}`", entity="model version",
+        raise NotFoundError(version_missing(name, version), entity="model version",
                             key=f"{name}:{version}")
     artifact = store.find(ModelArtifact, name=name, parent_id=mv.id)
     if artifact is None:

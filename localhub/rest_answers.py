@@ -28,11 +28,28 @@ if TYPE_CHECKING:  # requests is imported when a request fails, not on import
     import requests
 
 __all__ = ["ENTITY_LABELS", "connection_reason", "decode_body", "entity_problem",
-           "not_json_error", "retry_after", "status_error", "transport_error"]
+           "not_json_error", "retry_after", "status_error", "transport_error",
+           "unreachable_reason"]
 
 
 #: The OS's words for why a connection failed, inside urllib3's nested messages.
 _ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+#: The resolver's ways of saying a host name does not resolve (glibc, musl, macOS).
+_DNS_WORDS = ("name or service not known", "name resolution", "nodename nor servname",
+              "no address associated", "name does not resolve")
+#: Where the texts of :func:`transport_error` and :func:`status_error` hold their reason.
+_REASON_IN_TEXT = (re.compile(r"cannot reach the remote \(([^)]*)\)"),
+                   re.compile(r": (timed out)"), re.compile(r": (HTTP \d{3})"))
+
+
+def unreachable_reason(text: str) -> str:
+    """The few words of why a remote did not answer ("connection refused", "timed out",
+    "HTTP 503"), found in the text of an unreachable or unavailable error."""
+    for pattern in _REASON_IN_TEXT:
+        found = pattern.search(text)
+        if found:
+            return found.group(1)
+    return "no answer"
 
 
 def connection_reason(exc: requests.ConnectionError) -> str:
@@ -41,7 +58,8 @@ def connection_reason(exc: requests.ConnectionError) -> str:
     text = str(exc)
     found = _ERRNO_REASON.search(text)
     if found:
-        return found.group(1).strip().rstrip(".").lower()
+        words = found.group(1).strip().rstrip(".").lower()
+        return "DNS lookup failed" if any(w in words for w in _DNS_WORDS) else words
     for marker, words in (("RemoteDisconnected", "the remote closed the connection"),
                           ("Connection aborted", "the connection was aborted"),
                           ("reset by peer", "connection reset by the remote"),
@@ -92,6 +110,16 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_TLS_REASON = re.compile(r"(certificate verify failed[^'\")\]]*|hostname mismatch[^'\")\]]*)")
+
+
+def _tls_reason(text: str) -> str:
+    """The verifier's own words ("certificate verify failed: self-signed certificate"),
+    not the connection pool's wrapping around them."""
+    found = _TLS_REASON.search(text)
+    return found.group(1).strip().rstrip(".") if found else "TLS handshake failed"
+
+
 def transport_error(method: str, shown: str, exc: requests.RequestException,
                     base_url: str) -> RemoteError:
     """The RemoteError of a request that got no answer (TLS, timeout, connection), its text
@@ -101,17 +129,24 @@ def transport_error(method: str, shown: str, exc: requests.RequestException,
     from .credentials import redact_text
 
     if isinstance(exc, requests.exceptions.SSLError):
-        return RemoteCertificateError(
+        reason = _tls_reason(redact_text(str(exc), base_url))
+        error: RemoteError = RemoteCertificateError(
             f"{method} {shown}: the TLS certificate of the remote could not be verified "
-            f"({redact_text(str(exc), base_url)}); give the CA that signed it with `localhub "
-            "remote add NAME URL --ca PATH` (custom_ca= in Python)", url=shown)
-    if isinstance(exc, requests.Timeout):
-        return RemoteUnreachableError(f"{method} {shown}: timed out", url=shown)
-    if isinstance(exc, requests.ConnectionError):
-        return RemoteUnreachableError(f"{method} {shown}: cannot reach the remote "
-                                      f"({connection_reason(exc)})", url=shown)
-    return RemoteUnreachableError(f"{method} {shown}: {redact_text(str(exc), base_url)}",
-                                  url=shown)
+            f"({reason}); give the CA that signed it with `localhub remote add NAME URL --ca "
+            "PATH` (custom_ca= in Python)", url=shown)
+    elif isinstance(exc, requests.Timeout):
+        reason = "timed out"
+        error = RemoteUnreachableError(f"{method} {shown}: timed out", url=shown)
+    elif isinstance(exc, requests.ConnectionError):
+        reason = connection_reason(exc)
+        error = RemoteUnreachableError(f"{method} {shown}: cannot reach the remote ({reason})",
+                                       url=shown)
+    else:
+        reason = "no answer"
+        error = RemoteUnreachableError(f"{method} {shown}: {redact_text(str(exc), base_url)}",
+                                       url=shown)
+    error.reason = reason
+    return error
 
 
 def not_json_error(method: str, url: str, resp: requests.Response, text: str

@@ -20,11 +20,13 @@ from .errors import (
     DatabaseError,
     LocalHubError,
     RemoteAuthError,
+    RemoteCertificateError,
     RemoteUnavailableError,
     RemoteUnreachableError,
     SyncLockedError,
 )
 from .registry import ModelRegistry
+from .rest_answers import unreachable_reason
 from .store import SQLiteStore
 from .sync.upstream import UPSTREAM_KEY
 
@@ -33,8 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_CONFLICTS", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNREACHABLE",
            "EXIT_USAGE", "UPSTREAM_REASON", "SyncOutcome", "auth_hint", "existing_store",
-           "open_registry",
-           "pick_remote", "read_upstream", "report_dict", "resolve_remote", "run_sync"]
+           "open_registry", "pick_remote", "read_upstream", "report_dict", "resolve_remote",
+           "run_sync", "unreachable_message"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
@@ -123,6 +125,31 @@ def _redact(text: str, remote: cfg.Remote) -> str:
     return redact_text(text, remote.url)
 
 
+def _host(remote: cfg.Remote) -> str:
+    """``host:port`` of the remote (the port its scheme implies when the URL has none)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(remote.url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return remote.shown_url
+    host = parts.hostname or remote.shown_url
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def unreachable_message(remote: cfg.Remote, reason: str) -> str:
+    """The one line of a remote that did not answer: host:port, why in a few words
+    ("connection refused") and that the changes are kept."""
+    return (f"{_host(remote)} is unreachable ({reason}); changes are kept "
+            "in the local queue: run `localhub sync` again when it is reachable")
+
+
+def _name(remote: cfg.Remote) -> str:
+    """The remote's configured name, ``NAME`` for an ad-hoc URL."""
+    return "NAME" if "://" in remote.name else remote.name
+
+
 def auth_hint(remote: cfg.Remote) -> str:
     """How to fix the token of ``remote``."""
     if remote.token_env:
@@ -182,6 +209,24 @@ def run_sync(db: Path, remote: cfg.Remote, *, dry_run: bool = False,
     return outcome
 
 
+def _failed(exc: LocalHubError, remote: cfg.Remote) -> SyncOutcome:
+    """A run that raised: its exit code and its one line (the remote's credentials redacted)."""
+    if isinstance(exc, RemoteAuthError):
+        text = f"{_host(remote)} refused the token (HTTP {exc.status}); {auth_hint(remote)}"
+    elif isinstance(exc, RemoteUnreachableError | RemoteUnavailableError):
+        return SyncOutcome(None, EXIT_UNREACHABLE,
+                           unreachable_message(remote, exc.reason or unreachable_reason(str(exc))))
+    elif isinstance(exc, RemoteCertificateError):
+        text = (f"cannot verify the TLS certificate of {_host(remote)} ({exc.reason}); give the "
+                f"CA that signed it: `localhub remote add {_name(remote)} {remote.shown_url} "
+                "--ca PATH`")
+    elif isinstance(exc, SyncLockedError):
+        text = f"{exc} (a `localhub sync --every` loop may be running)"
+    else:
+        text = str(exc)
+    return SyncOutcome(None, EXIT_ERROR, _redact(text, remote))
+
+
 def _run_once(db: Path, remote: cfg.Remote, *, push: bool = True, pull: bool = True,
               on_conflict: str = "manual", dry_run: bool = False,
               models: tuple[str, ...] = (),
@@ -199,29 +244,18 @@ def _run_once(db: Path, remote: cfg.Remote, *, push: bool = True, pull: bool = T
         options["verify"] = remote.ca
     if remote.allow_insecure_token:
         options["allow_insecure_token"] = True
-    shown = remote.shown_url
     try:
         with open_registry(db, custom_ca=remote.ca) as registry:
             report = registry.sync(remote.url, push=push, pull=pull,
                                    on_conflict=cast("Policy", on_conflict), dry_run=dry_run,
                                    token=_token(remote), **options)
-    except RemoteAuthError as exc:
-        return SyncOutcome(None, EXIT_ERROR, _redact(f"{exc}; {auth_hint(remote)}", remote))
-    except (RemoteUnreachableError, RemoteUnavailableError) as exc:
-        return SyncOutcome(None, EXIT_UNREACHABLE, _redact(
-            f"{shown} is unreachable: your changes are kept in the local queue; run `localhub "
-            f"sync` again when it is reachable ({exc})", remote))
-    except SyncLockedError as exc:
-        return SyncOutcome(None, EXIT_ERROR, _redact(
-            f"{exc} (a `localhub sync --every` loop may be running)", remote))
     except LocalHubError as exc:
-        return SyncOutcome(None, EXIT_ERROR, _redact(str(exc), remote))
+        return _failed(exc, remote)
     if dry_run:
         return SyncOutcome(report, EXIT_OK)
     if getattr(report, "stopped", None):
-        return SyncOutcome(report, EXIT_UNREACHABLE, _redact(
-            f"{shown} is unreachable: your changes are kept in the local queue; run `localhub "
-            f"sync` again later ({report.stopped})", remote))
+        return SyncOutcome(report, EXIT_UNREACHABLE,
+                           unreachable_message(remote, unreachable_reason(str(report.stopped))))
     if getattr(report, "open_conflicts", None):
         n = len(report.open_conflicts)
         return SyncOutcome(report, EXIT_CONFLICTS,

@@ -244,7 +244,8 @@ def test_resolve_errors(invoke: Invoke, server: Server, tmp_path: Path) -> None:
     wrong = invoke("resolve", str(cid), "--value", "owner=x")
     assert wrong.exit_code == 2 and "is about description, not 'owner'" in wrong.stderr
     missing = invoke("resolve", "999", "--ours")
-    assert missing.exit_code == 1 and missing.stderr == "error: no conflict with id 999\n"
+    assert missing.exit_code == 1 and missing.stderr == (
+        "error: no conflict with id 999; see `localhub conflicts`\n")
     assert invoke("conflicts", "999").exit_code == 1
     assert invoke("resolve", str(cid), "--theirs").exit_code == 0
     again = invoke("resolve", str(cid), "--ours")
