@@ -15,13 +15,16 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem
 
+from localhub import config as cfg
+from localhub.errors import LocalHubError
+from localhub.paths import default_db_path
+from localhub.sync.ledger import conflict_rows
+
 __all__ = ["complete_conflict", "complete_model", "complete_remote", "complete_version"]
 
 
 def _db_path(ctx: click.Context) -> Path:
     """The database the command line names (--db), else $LOCALHUB_DB, else the default."""
-    from localhub.paths import default_db_path
-
     db = ctx.find_root().params.get("db")
     if db:
         return Path(db)
@@ -89,8 +92,6 @@ def complete_conflict(ctx: click.Context, param: click.Parameter,
         with _reader(ctx) as conn:
             if conn is None:
                 return []
-            from localhub.sync.ledger import conflict_rows
-
             conn.row_factory = sqlite3.Row  # the ledger reads columns by name
             rows = [(row["id"], row["entity_kind"], row["fields"])
                     for row in conflict_rows(conn)]
@@ -103,9 +104,6 @@ def complete_conflict(ctx: click.Context, param: click.Parameter,
 def complete_remote(ctx: click.Context, param: click.Parameter,
                     incomplete: str) -> list[CompletionItem]:
     """Names of the configured remotes."""
-    from localhub import config as cfg
-    from localhub.errors import LocalHubError
-
     try:
         config = cfg.load_config()
     except LocalHubError:

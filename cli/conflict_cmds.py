@@ -6,12 +6,14 @@ which the web's Conflicts page shows too.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
 
 from localhub.conflict_view import conflict_data
 from localhub.errors import InvalidInputError, NotFoundError
+from localhub.sync.conflicts import FIELD_KINDS, Value, field_word, match_field
 from localhub.types import CP
 
 from .complete import complete_conflict
@@ -71,8 +73,6 @@ def conflicts(settings: Settings, conflict_id: int | None, show_all: bool,
 
 
 def _show(value: Any) -> str:
-    import json
-
     if value is None:
         return "-"
     if isinstance(value, str):
@@ -143,8 +143,6 @@ def _open_conflict(registry: Any, conflict_id: int) -> Any:
 def _field_picks(conflict: Any, given: tuple[str, ...]) -> dict[str, Any]:
     """``--field NAME=CHOICE`` options as the library's per-field choices, every field of
     ``conflict`` covered."""
-    from localhub.sync.conflicts import FIELD_KINDS, Value, field_word
-
     if conflict.kind not in FIELD_KINDS:
         raise click.UsageError(f"conflict #{conflict.id} is {conflict.kind}: it has no fields "
                                "to choose; resolve it with --ours or --theirs")
@@ -177,8 +175,6 @@ def _field_picks(conflict: Any, given: tuple[str, ...]) -> dict[str, Any]:
 
 def _match_field(conflict: Any, field: str, hint: str = "--value") -> str:
     """The conflict's field named ``field`` (a property key alone is accepted)."""
-    from localhub.sync.conflicts import match_field
-
     name = match_field(conflict, field)
     if name is not None:
         return name

@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from localhub import config as cfg
+from localhub.credentials import diagnose
+from localhub.sync import reset_remote
 
 from .complete import complete_remote
 from .context import Settings, pass_settings
@@ -41,8 +43,6 @@ def add(settings: Settings, name: str, url: str, token_env: str | None,
     The token is never given on the command line nor in the URL: name the variable holding it
     (--token-env) or the file (--token-file, mode 0600).
     """
-    from localhub.credentials import diagnose
-
     if token_env and token_file:
         raise click.UsageError("give --token-env or --token-file, not both")
     config = cfg.add_remote(cfg.load_config(), name, url, token_env=token_env,
@@ -112,8 +112,6 @@ def reset(settings: Settings, name_or_url: str, requeue: bool, as_json: bool) ->
 
     For a remote that was re-created or replaced. Local entities and queued changes stay.
     """
-    from localhub.sync import reset_remote
-
     target = cfg.resolve_remote(cfg.load_config(), name_or_url)
     counts = reset_remote(settings.registry().store, target.url, requeue=requeue)
     if as_json:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from enum import Enum
@@ -53,10 +57,6 @@ def _cell(value: Any) -> str:
 
 def terminal_width() -> int | None:
     """Columns to fit tables in: the terminal's (or $COLUMNS), None when piped (no cut)."""
-    import os
-    import shutil
-    import sys
-
     try:
         tty = sys.stdout.isatty()
     except (AttributeError, ValueError):
@@ -68,8 +68,6 @@ def terminal_width() -> int | None:
 
 def local_time(ms: Any) -> str:
     """Epoch milliseconds (int or str) as a date and time in the local zone."""
-    import datetime as dt
-
     try:
         when = dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).astimezone()
     except (TypeError, ValueError, OverflowError, OSError):

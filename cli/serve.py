@@ -11,7 +11,7 @@ import click
 
 from localhub.errors import LocalHubError
 from localhub.paths import default_db_path
-from localhub.server import PortInUseError
+from localhub.server import PortInUseError, run
 
 from .context import Settings
 
@@ -41,6 +41,7 @@ def _parse_size(_ctx: click.Context, _param: click.Parameter, text: str) -> int:
 
 def _quirks(host: str) -> Quirks | None:
     """The test-only quirks from the environment, announced loudly (refused off loopback)."""
+    # test-only quirks load when serve starts, not with every command
     from localhub.server.quirks import ENV, quirks_from_env
 
     try:
@@ -84,8 +85,6 @@ class _Failed(click.ClickException):
 def serve(ctx: click.Context, host: str, port: int, db_path: Path | None,
           token_env: str | None, allow_hosts: tuple[str, ...], max_body: int) -> None:
     """Serve the Model Registry REST API (v1 and v1alpha3) from the local store."""
-    from localhub.server import run
-
     if token_env is not None and not os.environ.get(token_env):
         raise click.UsageError(f"--token-env {token_env}: that environment variable is unset "
                                "or empty")

@@ -8,6 +8,7 @@ too); the long-running ``sync --every`` loop lives in :mod:`.sync_loop`; ``confl
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import time
@@ -18,7 +19,10 @@ from typing import Any
 import click
 
 from localhub import config as cfg
+from localhub.credentials import diagnose, redact_url
+from localhub.doctor import check_remote
 from localhub.errors import LocalHubError
+from localhub.sync import sync_status
 from localhub.sync_run import (
     EXIT_CONFLICTS,
     EXIT_ERROR,
@@ -33,6 +37,18 @@ from localhub.sync_run import (
 from .complete import complete_model, complete_remote
 from .context import Settings, pass_settings
 from .render import emit_json, emit_plan, emit_status, emit_sync_summary, progress_line
+from .sync_run import (
+    UPSTREAM_REASON,
+    RequestLog,
+    count_queued,
+    describe_remote,
+    describe_unknown,
+    first_pull,
+    first_pull_note,
+    interrupted_summary,
+    pick_remote,
+    unknown_models,
+)
 
 __all__ = [
     "COMMANDS",
@@ -62,8 +78,6 @@ def stderr_is_tty() -> bool:
 def secret_warnings(remote: cfg.Remote) -> None:
     """Print the diagnosis of the remote's secrets (:func:`localhub.credentials.diagnose`)
     on stderr: the same findings ``remote add``, ``status`` and ``doctor`` report."""
-    from localhub.credentials import diagnose
-
     for finding in diagnose(remote):
         click.echo(f"warning: {finding.message}; {finding.fix}", err=True)
 
@@ -115,8 +129,6 @@ def _progress(db: Path, remote: cfg.Remote, *, full_pull: bool, shown: bool
     """The run's progress display: drawn on a terminal; before a device's first pull from
     ``remote`` (a full mirror), a line saying so and how to limit it. Neither when the output
     is JSON or quiet (``shown`` False)."""
-    from .sync_run import first_pull, first_pull_note
-
     if not shown:
         return None
     note = first_pull_note(remote) if full_pull and first_pull(db, remote) else None
@@ -130,6 +142,7 @@ def _progress(db: Path, remote: cfg.Remote, *, full_pull: bool, shown: bool
 def _parse_every(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     if value is None:
         return None
+    # the sync loop imports watchdog: it loads only for --every
     from .sync_loop import parse_duration
 
     try:
@@ -176,15 +189,6 @@ def sync(settings: Settings, remote_flag: str | None, push_only: bool, pull_only
         raise click.UsageError("--watch pushes local changes: it cannot go with --pull-only")
     if every is not None and dry_run:
         raise click.UsageError("--dry-run runs once: it cannot go with --every")
-    from .sync_run import (
-        UPSTREAM_REASON,
-        RequestLog,
-        count_queued,
-        describe_remote,
-        interrupted_summary,
-        pick_remote,
-    )
-
     db = settings.db_path()
     remote, why = pick_remote(remote_flag, db)
     secret_warnings(remote)
@@ -239,8 +243,6 @@ def _check_models(db: Path, models: tuple[str, ...], remote: cfg.Remote, outcome
                   dry_run: bool) -> SyncOutcome:
     """A run limited to --model names that match no model, here or (after the pull) on the
     remote, did nothing: make it an error naming them (a note for a dry run)."""
-    from .sync_run import describe_unknown, unknown_models
-
     unknown = unknown_models(db, models) if models and outcome.report is not None else []
     if unknown and dry_run:
         click.echo(f"note: {describe_unknown(unknown, remote)} (in this database; a sync "
@@ -257,15 +259,11 @@ def _iso(ms: Any) -> Any:
     """Epoch milliseconds as UTC ISO 8601 (other values unchanged)."""
     if not isinstance(ms, int):
         return ms
-    import datetime as dt
-
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reachable(remote: cfg.Remote, timeout: float = 2.0) -> dict[str, Any]:
     """One GET with a short timeout: {"reachable": bool, "message": str}."""
-    from localhub.doctor import check_remote
-
     check = check_remote(remote, network=True, timeout=timeout)
     reached: bool | None
     if "unreachable" in check.message:
@@ -287,8 +285,6 @@ def reachable(remote: cfg.Remote, timeout: float = 2.0) -> dict[str, Any]:
 def status(settings: Settings, remote_flag: str | None, offline: bool, as_json: bool) -> None:
     """Queued changes by kind, open conflicts, set-aside items, last push/pull per remote and
     whether the remote is reachable (2 s timeout)."""
-    from localhub.sync import sync_status
-
     registry = settings.registry(create=False)
     data: dict[str, Any] = {"database": str(Path(registry.store.path))}
     data.update(sync_status(registry.store))
@@ -299,8 +295,6 @@ def status(settings: Settings, remote_flag: str | None, offline: bool, as_json: 
         if remote_flag:
             raise
         remote = None
-    from localhub.credentials import diagnose, redact_url
-
     if remote is not None:
         check: dict[str, Any] = {"name": remote.name, "url": remote.shown_url}
         if not offline:

@@ -30,6 +30,7 @@ import click
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from localhub import config as cfg
+from localhub.sync.backoff import Backoff
 from localhub.sync_run import EXIT_UNREACHABLE, run_sync
 
 from .context import Settings
@@ -59,8 +60,6 @@ def parse_duration(text: str) -> float:
 def backoff_delay(failures: int, every: float, rng: random.Random, base: float = 2.0) -> float:
     """Delay before retry number ``failures`` (1, 2, ...): the sync retry policy
     (:class:`localhub.sync.backoff.Backoff`), capped at ``every``."""
-    from localhub.sync.backoff import Backoff
-
     return Backoff(base=base, cap=every, rng=rng).delay(failures)
 
 
@@ -204,6 +203,7 @@ class SyncLoop:
         changes: _Changes | None = None
         try:
             if self.watch:
+                # the observer (threads, inotify/FSEvents) loads only with --watch
                 from watchdog.observers import Observer
 
                 db = self.settings.db_path()

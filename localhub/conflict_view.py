@@ -7,6 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from localhub.sync.plan import label_of
+
+from .codec import decode_properties
+from .plain import to_data
 from .types import CP
 
 __all__ = ["conflict_data", "field_word", "summary"]
@@ -14,8 +18,6 @@ __all__ = ["conflict_data", "field_word", "summary"]
 
 def _label(store: Any, conflict: Any) -> str:
     """``model m``, ``version m:v`` or ``artifact m:v/a`` for a conflict's entity."""
-    from localhub.sync.plan import label_of
-
     table = ("contexts" if conflict.entity_kind in ("registered-model", "model-version")
              else "artifacts")
     with store.db.read() as conn:
@@ -24,8 +26,6 @@ def _label(store: Any, conflict: Any) -> str:
 
 def conflict_data(store: Any, conflict: Any) -> dict[str, Any]:
     """A conflict as JSON-ready data, with a readable ``entity`` label."""
-    from .plain import to_data
-
     data: dict[str, Any] = to_data(conflict)
     data["fields"] = list(conflict.fields)
     data["entity"] = _label(store, conflict)
@@ -47,8 +47,6 @@ def _value(snap: dict[str, Any], field: str) -> Any:
     else:
         value = snap.get(field)
     if isinstance(value, dict) and "metadataType" in value:
-        from .codec import decode_properties
-
         try:
             return decode_properties({"k": value}, request=False).get("k")
         except Exception:  # noqa: BLE001 - show the raw cell rather than fail

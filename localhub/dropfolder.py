@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from .errors import DuplicateError, InvalidInputError, LocalHubError, ManifestError
 from .formats import guess_format
@@ -321,8 +322,6 @@ class FolderWatcher:
         """Why a ``file://`` URI may not be registered from this drop folder, or None."""
         if not uri.lower().startswith("file:"):
             return None
-        from urllib.parse import unquote, urlsplit
-
         parts = urlsplit(uri)
         target = Path(unquote(parts.path)).resolve()
         if parts.netloc not in ("", "localhost") or not _inside(target, self._real_root):
@@ -400,6 +399,7 @@ class FolderWatcher:
             on_ready: Callable[[], None] | None = None) -> None:
         """Watch until :meth:`stop`: watchdog events wake a debounced rescan; ``on_ready`` is
         called once the folder is watched (a change from then on is seen)."""
+        # watchdog loads only when watching; a one-off scan does not need it
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 

@@ -10,6 +10,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from .credentials import redact_text
 from .errors import (
     RemoteAuthError,
     RemoteCertificateError,
@@ -125,8 +126,6 @@ def transport_error(method: str, shown: str, exc: requests.RequestException,
     """The RemoteError of a request that got no answer (TLS, timeout, connection), its text
     with the URL's credentials redacted."""
     import requests
-
-    from .credentials import redact_text
 
     if isinstance(exc, requests.exceptions.SSLError):
         reason = _tls_reason(redact_text(str(exc), base_url))

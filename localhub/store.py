@@ -189,6 +189,8 @@ class SQLiteStore(RegisterRows, SyncRows):
             clauses.append(f"t.{self._parent_column(cls)} = ?")
             params.append(parent)
         if filter_query and filter_query.strip():
+            # the filter grammar (~10 ms) loads with the first filtered listing, not on
+            # ``import localhub``
             from .filterquery import compile_filter
 
             entity = _FILTER_ENTITY[table] or spec_for(cls).kind

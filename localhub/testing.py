@@ -28,11 +28,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .bundle import ImportResult
-    from .client import ModelRegistryClient
+from .bundle import ImportResult, import_bundle
+from .client import ModelRegistryClient
 
 __all__ = ["LocalhubServer", "running_server", "ServerStartError"]
 
@@ -86,8 +84,6 @@ class LocalhubServer:
     def client(self) -> ModelRegistryClient:
         """A ``localhub.ModelRegistryClient`` on the same database, for assertions."""
         if self._client is None:
-            from .client import ModelRegistryClient
-
             self._client = ModelRegistryClient("http://127.0.0.1", port=self.port,
                                                author="localhub-testing", path=self.db_path)
         return self._client
@@ -98,8 +94,6 @@ class LocalhubServer:
 
     def load_bundle(self, path: str | os.PathLike[str]) -> ImportResult:
         """Import a bundle written by ``localhub export`` into the registry."""
-        from .bundle import import_bundle
-
         return import_bundle(self.client.store, Path(path))
 
     def log(self) -> str:
@@ -211,6 +205,7 @@ def _exit_with_parent() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """``localhub serve`` with ``argv``, exiting when the parent process goes away."""
+    # the command line loads in the server's child process only, not in the test process
     from localhub.cli.serve import serve
 
     threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from localhub import outbox
+from localhub.credentials import redact_url
+from localhub.errors import DeleteInFlightError
 from localhub.sync_rows import Local
 from localhub.types import BaseResource, ModelVersion, RegisteredModel
 
@@ -344,9 +346,6 @@ def delete_blocked(conn: sqlite3.Connection, uid: str) -> bool:
                        (uid,)).fetchone()
     if row is None:
         return False
-    from localhub.credentials import redact_url
-    from localhub.errors import DeleteInFlightError
-
     named = conn.execute("SELECT kind, name FROM contexts WHERE uid = ? UNION ALL "
                          "SELECT 'artifact', name FROM artifacts WHERE uid = ?",
                          (uid, uid)).fetchone()

@@ -38,6 +38,8 @@ class SyncLock:
             if not self._mem.acquire(timeout=self.wait):
                 raise self._error()
             return
+        # fcntl is POSIX-only: imported where a file lock is taken, so that the sync package
+        # itself imports on every platform
         import fcntl
 
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -1,7 +1,7 @@
 """``localhub serve``: the Model Registry REST API (v1 and v1alpha3) over a local store.
 
-FastAPI and uvicorn are imported only when an app is built, so ``import localhub`` stays fast
-and works without the ``server`` extra.
+FastAPI and uvicorn (and the modules of the app) are imported only when an app is built, so
+``import localhub`` and the command line stay fast and work without the ``server`` extra.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LocalHubError, ServerExtraMissingError
+from ..store import SQLiteStore
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from ..store import SQLiteStore
     from .quirks import Quirks
 
 __all__ = ["PortInUseError", "create_app", "run"]
@@ -90,7 +90,6 @@ def run(db_path: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 80
     _require_extra()
     import uvicorn
 
-    from ..store import SQLiteStore
     from .app import configure_logging
     from .limits import raise_fd_limit
     from .limits import uvicorn_options as limit_options

@@ -34,6 +34,7 @@ from .guard import (
 )
 from .http import ApiError, Ctx, Handler, error_body, error_for
 from .quirks import Quirks, QuirksMiddleware
+from .web import mount as mount_web
 
 __all__ = ["API_PREFIXES", "build_app", "configure_logging"]
 
@@ -275,6 +276,5 @@ def build_app(store: SQLiteStore, *, token: str | None = None, bind: str = "127.
         app.add_middleware(QuirksMiddleware, quirks=quirks, store=store)
     app.add_middleware(Gate, token=token, hosts=HostPolicy(bind, allow_hosts),
                        max_body=max_body, identity=database_identity(store))
-    from .web import mount as mount_web  # the web pages (their login check runs before Gate)
-    mount_web(app, store, token=token)
+    mount_web(app, store, token=token)  # the web pages (their login check runs before Gate)
     return app

@@ -43,6 +43,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from ..errors import InvalidInputError
+from ..types import (
+    Artifact,
+    InferenceService,
+    ModelArtifact,
+    ModelVersion,
+    RegisteredModel,
+    ServingEnvironment,
+)
+from .http import quote
 
 if TYPE_CHECKING:
     from ..store import SQLiteStore
@@ -274,6 +283,8 @@ class QuirksMiddleware:
 
     async def _like_lookup(self, scope: Scope) -> None:
         """Rewrite a find-one ``name`` to the name of the first entity it LIKE-matches."""
+        # starlette (the server extra) is imported here: ``localhub serve`` reads the quirks
+        # before it checks that the extra is installed
         from starlette.concurrency import run_in_threadpool
 
         target = _find_target(_api_path(scope["path"]) or "")
@@ -293,8 +304,6 @@ class QuirksMiddleware:
 
     def _first_like(self, cls: type[BaseResource], name: str, parent: str | None,
                     external_id: str | None) -> str | None:
-        from .http import quote
-
         clauses = [f"name LIKE {quote(name)}"]
         if external_id:
             clauses.append(f"externalId = {quote(external_id)}")
@@ -318,15 +327,6 @@ class QuirksMiddleware:
 
 def _find_target(api_path: str) -> tuple[type[BaseResource], bool] | None:
     """(entity class, whether a parent is needed) for a find-one path."""
-    from ..types import (
-        Artifact,
-        InferenceService,
-        ModelArtifact,
-        ModelVersion,
-        RegisteredModel,
-        ServingEnvironment,
-    )
-
     targets: dict[str, tuple[type[BaseResource], bool]] = {
         "/registered_model": (RegisteredModel, False),
         "/serving_environment": (ServingEnvironment, False),

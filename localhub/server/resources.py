@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..codec import decode_update, overlay
+from .._entities import SPECS
+from ..codec import WireFormatError, artifact_class, decode_update, overlay
 from ..store import Page
 from ..types import Artifact, BaseResource
 from .http import (
@@ -34,8 +35,6 @@ __all__ = [
 
 def label_of(cls: type[BaseResource]) -> str:
     """Human name used in messages ("registered model", ...)."""
-    from .._entities import SPECS
-
     spec = SPECS.get(cls)
     return spec.label if spec is not None else "artifact"
 
@@ -94,8 +93,6 @@ def list_handler(cls: type[BaseResource], *, parent_key: str | None = None,
         parent_id = ctx.id(parent_key) if parent_key else None
         kinds = None
         if by_type and ctx.arg("artifactType") is not None:
-            from ..codec import WireFormatError, artifact_class
-
             try:
                 kinds = [artifact_class(ctx.arg("artifactType")).kind]
             except WireFormatError as exc:

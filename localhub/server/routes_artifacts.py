@@ -6,7 +6,7 @@ from typing import Any
 
 from ..codec import artifact_class, decode_create, decode_update, overlay
 from ..types import Artifact, DocArtifact, Metric, ModelArtifact, ModelVersion, Parameter
-from .http import ApiError, Ctx, Handler, Reply, check_if_match, entity_reply, require
+from .http import ApiError, Ctx, Handler, Reply, check_if_match, entity_reply, parse_id, require
 from .resources import find_handler, get_handler, list_handler, patch_entity, patch_handler
 
 __all__ = ["ROUTES"]
@@ -60,8 +60,6 @@ def upsert_version_artifact(ctx: Ctx) -> Reply:
     with ctx.lock, ctx.store.batch():  # read, check and write in one transaction
         require(ctx.store.get(ModelVersion, version_id), "model version", version_id)
         if raw_id is not None:
-            from .http import parse_id
-
             artifact_id = parse_id(str(raw_id), what="artifact id")
             current = require(ctx.store.get(Artifact, artifact_id), "artifact", artifact_id)
             owner = ctx.store.artifact_version_id(artifact_id)

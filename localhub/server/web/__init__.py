@@ -10,15 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fastapi.staticfiles import StaticFiles
+
+from ...registry import ModelRegistry
+from . import actions, pages
+from .render import HERE, Renderer
 from .security import Secrets, WebAuth
+from .syncjob import SyncJob
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from ...registry import ModelRegistry
     from ...store import SQLiteStore
-    from .render import Renderer
-    from .syncjob import SyncJob
 
 __all__ = ["WebContext", "mount"]
 
@@ -38,13 +41,6 @@ class WebContext:
 def mount(app: FastAPI, store: SQLiteStore, *, token: str | None = None) -> None:
     """Add the pages to ``app``; call after the app's own middleware is added (the login
     check must run in front of it)."""
-    from fastapi.staticfiles import StaticFiles
-
-    from ...registry import ModelRegistry
-    from . import actions, pages
-    from .render import HERE, Renderer
-    from .syncjob import SyncJob
-
     keys = Secrets()
     ctx = WebContext(store=store, registry=ModelRegistry("", author="", store=store),
                      render=Renderer(keys, token is not None), keys=keys,

@@ -16,6 +16,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from localhub._entities import spec_for, validated_values
+from localhub.property_text import parse_property_value as parse_meta_value
+
 from ...errors import InvalidInputError, LocalHubError, NotFoundError
 from ...types import CP
 from ..http import error_for
@@ -68,8 +71,6 @@ async def read_form(ctx: WebContext, request: Request) -> dict[str, str]:
 
 def edit_entity(ctx: WebContext, name: str, fields: dict[str, str]) -> None:
     """Apply one model-page form, as ``localhub update`` / ``archive`` / ``restore`` do."""
-    from localhub._entities import spec_for, validated_values
-
     action, version = fields.get("action", ""), fields.get("version") or None
     registry = ctx.registry
     if action in ("archive", "restore"):
@@ -103,8 +104,6 @@ def edit_entity(ctx: WebContext, name: str, fields: dict[str, str]) -> None:
 
 def resolve_conflict(ctx: WebContext, conflict_id: int, fields: dict[str, str]) -> None:
     """Apply one conflicts-page form, as ``localhub resolve`` does."""
-    from localhub.property_text import parse_property_value as parse_meta_value
-
     action = fields.get("action", "")
     if action in ("ours", "theirs"):
         ctx.registry.resolve(conflict_id, action)

@@ -7,6 +7,7 @@ sync state (:mod:`.queries`).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -18,6 +19,7 @@ from ...types import RegisteredModel
 from ..http import error_for
 from .queries import like_filter, model_artifact, page_details, sync_word
 from .render import format_meta_value, props_text, secure_headers, when
+from .syncjob import configured_remote
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -39,6 +41,8 @@ CONFLICT_WORDS = {
 
 
 def _entity_sync(ctx: WebContext, entity: Any) -> str:
+    # the sync package (and what it imports) loads with the first page that needs it, not
+    # when the server starts
     from localhub.sync import entity_sync_state
 
     state = entity_sync_state(ctx.store, entity)
@@ -96,8 +100,6 @@ def conflict_rows(ctx: WebContext) -> list[dict[str, Any]]:
 
 def _shown(value: Any, prop: bool) -> str:
     """A conflict value as text: a property as ``--meta`` takes it, '' for none."""
-    import json
-
     if value is None:
         return ""
     if prop:
@@ -107,8 +109,6 @@ def _shown(value: Any, prop: bool) -> str:
 
 def sync_context(ctx: WebContext) -> dict[str, Any]:
     """Upstream, last push and pull, the queue by kind, set-aside items, the last run."""
-    from .syncjob import configured_remote
-
     status = ctx.registry.sync_status()
     try:
         remote: Any = configured_remote(ctx.store.path)

@@ -3,8 +3,11 @@ version and sync state for a whole page of models at once (no query per row)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
+
+from localhub import outbox
 
 from ...store import SQLiteStore
 from ...types import ModelArtifact, ModelVersion
@@ -73,10 +76,7 @@ def page_details(store: SQLiteStore, model_ids: list[str]) -> dict[str, ModelRow
     row): queued changes from the outbox, conflicts and set-aside items from the ledger."""
     if not model_ids:
         return {}
-    import json
-
-    from localhub import outbox
-    from localhub.sync import ledger
+    from localhub.sync import ledger  # the sync package loads on first use, not at start-up
 
     params: dict[str, Any] = {"version": ModelVersion.kind,
                               "ids": json.dumps([int(i) for i in model_ids])}

@@ -13,6 +13,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from localhub.property_text import parse_property_value as parse_meta_value
+
 from ...types import StructValue
 from .security import CSRF_COOKIE, SESSION_COOKIE, Secrets, cookie_header
 
@@ -44,8 +46,6 @@ def iso(epoch_ms: Any) -> str:
 
 def format_meta_value(value: Any) -> str:
     """A property value as ``localhub update --meta`` would take it (round-trips)."""
-    from localhub.property_text import parse_property_value as parse_meta_value
-
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -65,8 +65,6 @@ def props_text(props: Mapping[str, Any] | None) -> str:
 def parse_props_text(text: str, old: Mapping[str, Any] | None) -> dict[str, Any]:
     """The edit box's ``key=value`` lines as typed properties (a line left as shown keeps its
     stored value and type). ValueError names a line without '='."""
-    from localhub.property_text import parse_property_value as parse_meta_value
-
     old = dict(old or {})
     out: dict[str, Any] = {}
     for number, line in enumerate(text.splitlines(), 1):

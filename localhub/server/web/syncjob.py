@@ -54,6 +54,7 @@ class SyncRun:
 
 def configured_remote(db_path: str | Path) -> Any:
     """The remote ``localhub sync`` would use; ConfigError when none is configured."""
+    # sync_run (and the sync package) loads on first use, not when the server starts
     from ...sync_run import resolve_remote
 
     return resolve_remote(None, Path(db_path))
