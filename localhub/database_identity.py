@@ -15,6 +15,8 @@ import hashlib
 import os
 from typing import TYPE_CHECKING, Any
 
+from .errors import RemoteIdentityError
+
 if TYPE_CHECKING:
     from .store import SQLiteStore
 
@@ -41,17 +43,15 @@ def refuse_same_database(store: SQLiteStore, remote: Any) -> None:
     session = getattr(remote, "session", None)
     if session is None:
         return
-    from .errors import RemoteIdentityError
-
     own = database_identity(store)
     session.headers[CLIENT_HEADER] = own
 
     def check(response: Any, *_args: Any, **_kwargs: Any) -> None:
         if response.headers.get(SERVER_HEADER) == own:
             raise RemoteIdentityError(
-                f"the remote serves this very database ({store.path}); nothing was sent. A "
-                "database synced with itself would empty its queue and pin itself as its "
-                "upstream: sync with the team's registry, or serve another database file",
+                f"the remote serves this very database ({store.path}), and a database synced "
+                "with itself would empty its queue and pin itself as its upstream, so nothing "
+                "was sent; sync with the team's registry, or serve another database file",
                 expected="another database", found="this database")
 
     hooks = session.hooks["response"]

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from . import config as cfg
+from .credentials import redact_text
 from .errors import (
     DatabaseError,
     LocalHubError,
@@ -25,10 +27,12 @@ from .errors import (
     RemoteUnreachableError,
     SyncLockedError,
 )
+from .plain import to_data
 from .registry import ModelRegistry
 from .rest_answers import unreachable_reason
 from .store import SQLiteStore
 from .sync.upstream import UPSTREAM_KEY
+from .sync_history import record_run
 
 if TYPE_CHECKING:
     from .sync.engine import Policy
@@ -120,15 +124,11 @@ def _token(remote: cfg.Remote) -> str | None:
 
 def _redact(text: str, remote: cfg.Remote) -> str:
     """``text`` with the remote's URL credentials (if any) replaced by ``***``."""
-    from .credentials import redact_text
-
     return redact_text(text, remote.url)
 
 
 def _host(remote: cfg.Remote) -> str:
     """``host:port`` of the remote (the port its scheme implies when the URL has none)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(remote.url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -171,8 +171,6 @@ def report_dict(report: Any) -> dict[str, Any]:
         if callable(fn):
             data: dict[str, Any] = fn()
             return data
-    from .plain import to_data
-
     out: dict[str, Any] = to_data(report)
     return out
 
@@ -198,8 +196,6 @@ def run_sync(db: Path, remote: cfg.Remote, *, dry_run: bool = False,
     started = int(time.time() * 1000)
     outcome = _run_once(db, remote, dry_run=dry_run, **options)
     if not dry_run:
-        from .sync_history import record_run
-
         try:
             with open_registry(db) as registry:
                 record_run(registry.store, remote.url, outcome.code, outcome.data or None,
@@ -260,7 +256,8 @@ def _run_once(db: Path, remote: cfg.Remote, *, push: bool = True, pull: bool = T
         n = len(report.open_conflicts)
         return SyncOutcome(report, EXIT_CONFLICTS,
                            f"{n} conflict(s) remain; see `localhub conflicts` and settle each "
-                           "with `localhub resolve ID --ours|--theirs|--value FIELD=VALUE`")
+                           "with `localhub resolve ID --ours|--theirs` (or "
+                           "`--field NAME=ours|theirs|VALUE` for each field)")
     if getattr(report, "held", None):
         return SyncOutcome(report, EXIT_ERROR,
                            f"{len(report.held)} remote change(s) could not be applied locally "

@@ -24,6 +24,7 @@ from localhub.errors import (
     RemoteProtocolError,
     RemoteRejectedError,
 )
+from localhub.rest_client import RemoteRegistry
 from localhub.types import RegisteredModel
 
 from .backoff import Backoff
@@ -118,8 +119,6 @@ class SyncEngine:
             raise TypeError("models must be a sequence of model names, not one string")
         self._owns_remote = isinstance(remote, str)
         if isinstance(remote, str):
-            from localhub.rest_client import RemoteRegistry
-
             remote = RemoteRegistry(remote, token=token, verify=verify)
         self.store = store
         self.remote: RemoteClient = remote
@@ -248,11 +247,11 @@ class SyncEngine:
                         f"{got['create_time']}, not at {newest['create_time']}")
                 raise RemoteIdentityError(
                     f"the remote at {url} went back in time (restored from an older backup?): "
-                    f"it {what} (model {newest.get('name')!r}, synced before). Entities synced "
-                    "since are gone there and their ids may now name other people's entities; "
-                    "nothing was sent. To send the local content again (adopting what the "
-                    f"remote still has), run `localhub remote reset {url} --requeue` (in "
-                    "Python: localhub.sync.reset_remote(..., requeue=True)) and sync again.",
+                    f"it {what} (model {newest.get('name')!r}, synced before), so entities "
+                    "synced since are gone there and their ids may now name other people's "
+                    "entities, and nothing was sent; to send the local content again (adopting "
+                    f"what the remote still has), run `localhub remote reset {url} --requeue` "
+                    "(Python: localhub.sync.reset_remote(..., requeue=True)) and sync again",
                     url=url, expected=newest, found=got)
             seen = anchor
         else:
@@ -266,11 +265,11 @@ class SyncEngine:
                     f"{seen['create_time']}, not at {pinned['create_time']}")
             raise RemoteIdentityError(
                 f"the remote at {url} is not the registry this database synced with: it "
-                f"{what} (first synced model {pinned.get('name')!r}). It was re-created or the "
-                "URL points at another server; nothing was sent. If this is intended, forget "
-                f"the old remote with `localhub remote reset {url}` (add --requeue to send the "
-                "whole local content to it; in Python: localhub.sync.reset_remote) and sync "
-                "again.",
+                f"{what} (first synced model {pinned.get('name')!r}): it was re-created or the "
+                "URL points at another server, and nothing was sent; if this is intended, "
+                f"forget the old remote with `localhub remote reset {url}` (with --requeue to "
+                "send the whole local content to it; Python: localhub.sync.reset_remote) and "
+                "sync again",
                 url=url, expected=pinned, found=seen)
 
     def _open_ids(self) -> list[int]:
