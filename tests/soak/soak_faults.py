@@ -76,6 +76,8 @@ class FaultTally(Tally):
     ops: int = 0
     #: Sync runs, and the longest one in seconds.
     syncs: int = 0
+    #: Creates (POST) the server applied and whose reply the proxy dropped.
+    dropped_creates: int = 0
     #: Creates adopted after a lost reply (the lookup found the entity the lost POST made).
     adopted: int = 0
     longest_sync: float = 0.0
@@ -303,6 +305,7 @@ def _one(tally: FaultTally, *, ops: int, seed: int, fault_rate: float, timeout: 
             faults = _faults(log)
             tally.dropped_writes += sum(1 for e in log
                                         if e[2] == "dropped" and e[0] in ("POST", "PATCH"))
+            tally.dropped_creates += sum(1 for e in log if e[2] == "dropped" and e[0] == "POST")
             tally.faults.update(faults)
             tally.lost += lost
             tally.duplicates += dups + extra
@@ -333,8 +336,8 @@ def run(*, runs: int = 3, ops: int = 1000, seed: int = 1, fault_rate: float = 0.
     tally.notes.append(
         f"{tally.syncs} sync runs, longest {tally.longest_sync:.1f}s; faults injected "
         f"{sum(tally.faults.values())}, on the pull's GETs {tally.pull_get_faults}; "
-        f"replies of writes dropped {tally.dropped_writes}, creates adopted after a lost "
-        f"reply {tally.adopted}"
+        f"replies of writes dropped {tally.dropped_writes} (creates {tally.dropped_creates}), "
+        f"creates adopted after a lost reply {tally.adopted}"
         + (f"; never injected: {missing}" if missing else "")
         + f"; wall {time.monotonic() - start:.0f}s")
     return tally
