@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from tests.support.servers import TOKEN, Server
 
@@ -95,6 +96,33 @@ def test_archive(server: Server) -> None:
     assert client.get_registered_model("m").state == RegisteredModelState.ARCHIVED
     assert client.get_model_version("m", "v1").state == ModelVersionState.ARCHIVED
 
+
+
+def test_labels_and_partial_updates(server: Server) -> None:
+    """Empty-string properties (labels) read back; a sparse update keeps what it leaves out."""
+    client = _mr(server)
+    client.register_model("lbl", "s3://b/lbl", version="1.0.0", model_format_name="onnx",
+                          model_format_version="1")
+    rm = client.get_registered_model("lbl")
+    mv = client.get_model_version("lbl", "1.0.0")
+    ma = client.get_model_artifact("lbl", "1.0.0")
+    for entity, labels in ((rm, {"l1": "", "l2": ""}), (mv, {"l3": ""}), (ma, {"l4": ""})):
+        entity.custom_properties = labels
+        assert client.update(entity).custom_properties == labels
+    assert client.get_registered_model("lbl").custom_properties == {"l1": "", "l2": ""}
+    assert client.get_model_version("lbl", "1.0.0").custom_properties == {"l3": ""}
+    # An artifact built from its id, uri and a description keeps its format fields.
+    sparse = model_registry.types.ModelArtifact(id=ma.id, uri=ma.uri, description="new")
+    updated = client.update(sparse)
+    assert (updated.description, updated.model_format_name,
+            updated.model_format_version) == ("new", "onnx", "1")
+    # A raw PATCH of one field on the older API path, without artifactType, is accepted.
+    reply = requests.patch(f"{server.url}/api/model_registry/v1alpha3/model_artifacts/{ma.id}",
+                           json={"modelFormatName": "foo"}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    got = client.get_model_artifact("lbl", "1.0.0")
+    assert (got.model_format_name, got.description, got.custom_properties) == \
+        ("foo", "new", {"l4": ""})
 
 @pytest.mark.parametrize("size", [1, 2, 7, None])
 def test_pager_sees_every_item_once_in_order(server: Server, size: int | None) -> None:
