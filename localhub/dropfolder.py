@@ -24,22 +24,20 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from .drop_manifest import MANIFEST, Entry, parse_manifest
 from .errors import DuplicateError, InvalidInputError, LocalHubError, ManifestError
 from .formats import guess_format
 from .registration import Registration
 from .store import SQLiteStore
-from .types import ModelArtifact, ModelVersion, RegisteredModel, SupportedTypes
+from .types import ModelArtifact, ModelVersion, RegisteredModel
 
 __all__ = ["MANIFEST", "Candidate", "FolderWatcher", "Report", "parse_manifest"]
 
-MANIFEST = "localhub.json"
-_MANIFEST_KEYS = {"name", "version", "uri", "format", "format_version", "description", "author",
-                  "metadata"}
 ReportKind = Literal["registered", "exists", "waiting", "skipped", "error"]
 
 
@@ -65,20 +63,13 @@ class Report:
     uri: str | None = None
 
 
-@dataclass
-class _Entry:
-    name: str
-    version: str
-    uri: str
-    model_format_name: str | None
-    model_format_version: str | None = None
-    description: str | None = None
-    author: str | None = None
-    metadata: dict[str, SupportedTypes] = field(default_factory=dict)
-
-
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+def shown(path: Path) -> str:
+    """A path as text that prints anywhere: bytes that are not UTF-8 show as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def link_problem(link: Path, root: Path) -> str | None:
@@ -86,10 +77,10 @@ def link_problem(link: Path, root: Path) -> str | None:
     try:
         target = link.resolve(strict=True)
     except (OSError, RuntimeError):
-        return f"{link}: dangling symbolic link; skipped"
+        return f"{shown(link)}: dangling symbolic link; skipped"
     if not _inside(target, root):
-        return (f"{link}: symbolic link to {target}, outside the drop folder {root}; "
-                "not followed (copy the files into the drop folder instead)")
+        return (f"{shown(link)}: symbolic link to {shown(target)}, outside the drop folder "
+                f"{shown(root)}; not followed (copy the files into the drop folder instead)")
     return None
 
 
@@ -101,6 +92,11 @@ def _visible_dirs(folder: Path, root: Path, skipped: list[str]) -> list[Path]:
         return []
     for p in entries:
         if p.name.startswith("."):
+            continue
+        if shown(p) != str(p):  # the name holds bytes that are not UTF-8
+            if p.is_dir():
+                skipped.append(f"{shown(p)}: the name is not valid UTF-8; skipped (rename the "
+                               "folder in UTF-8)")
             continue
         if p.is_symlink():
             problem = link_problem(p, root)
@@ -174,53 +170,11 @@ def tree_links(folder: Path, root: Path) -> tuple[list[str], list[str]]:
     return refused, skipped
 
 
-def _check_metadata(path: Path, value: Any) -> dict[str, SupportedTypes]:
-    if not isinstance(value, dict):
-        raise ManifestError("metadata must be an object of key: value", path=str(path))
-    for key, item in value.items():
-        if not isinstance(item, (bool, int, float, str)):
-            raise ManifestError(f"metadata {key!r} must be a bool, number or string, not "
-                                f"{type(item).__name__}", path=str(path))
-    return dict(value)
-
-
-def parse_manifest(path: Path, *, name: str | None = None, version: str | None = None
-                   ) -> _Entry:
-    """The entry a manifest describes; ``name``/``version`` are defaults from the folders."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"cannot read ({exc})", path=str(path)) from exc
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
-                            f"{exc.colno}", path=str(path)) from exc
-    if not isinstance(data, dict):
-        raise ManifestError("must be a JSON object", path=str(path))
-    unknown = sorted(set(data) - _MANIFEST_KEYS)
-    if unknown:
-        raise ManifestError(f"unknown key(s) {', '.join(unknown)}; allowed: "
-                            f"{', '.join(sorted(_MANIFEST_KEYS))}", path=str(path))
-    for key in _MANIFEST_KEYS - {"metadata"}:
-        if key in data and not isinstance(data[key], str):
-            raise ManifestError(f"{key} must be a string", path=str(path))
-    name = data.get("name", name)
-    version = data.get("version", version)
-    if not name or not version:
-        missing = "name" if not name else "version"
-        raise ManifestError(f"{missing} is required", path=str(path))
-    folder = path.parent
-    return _Entry(
-        name=name, version=version, uri=data.get("uri") or folder.resolve().as_uri(),
-        model_format_name=data.get("format") or guess_format(folder, ignore=frozenset({MANIFEST})),
-        model_format_version=data.get("format_version"), description=data.get("description"),
-        author=data.get("author"), metadata=_check_metadata(path, data.get("metadata", {})))
-
-
-def _entry(candidate: Candidate) -> _Entry:
+def _entry(candidate: Candidate) -> Entry:
     if candidate.manifest is not None:
         return parse_manifest(candidate.manifest, name=candidate.name, version=candidate.version)
     assert candidate.name is not None and candidate.version is not None
-    return _Entry(name=candidate.name, version=candidate.version,
+    return Entry(name=candidate.name, version=candidate.version,
                   uri=candidate.folder.resolve().as_uri(),
                   model_format_name=guess_format(candidate.folder))
 
@@ -330,7 +284,7 @@ class FolderWatcher:
                     "s3://...)")
         return None
 
-    def _register(self, key: str, folder: Path, entry: _Entry) -> Report:
+    def _register(self, key: str, folder: Path, entry: Entry) -> Report:
         existing = self._existing_uri(entry.name, entry.version)
         if existing is None:
             try:
@@ -373,7 +327,7 @@ class FolderWatcher:
             artifact = items[0] if items else None
         return (getattr(artifact, "uri", None) or "") if artifact is not None else ""
 
-    def _remember(self, key: str, entry: _Entry) -> None:
+    def _remember(self, key: str, entry: Entry) -> None:
         self.store.set_meta(key, json.dumps({"model": entry.name, "version": entry.version,
                                              "uri": entry.uri}))
 

@@ -74,3 +74,33 @@ def test_a_renamed_file_is_a_change(tmp_path: Path, store: SQLiteStore) -> None:
     backdate(drop / "m", 3600)
     watcher.scan()
     assert _registered(store) == []
+
+
+def test_a_folder_name_that_is_not_utf8_is_skipped_and_the_rest_registered(
+        invoke: Invoke, tmp_path: Path, db: Path) -> None:
+    """A folder whose name holds non-UTF-8 bytes is skipped by name; the others register."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    bad = os.fsencode(drop) + b"/bad\xffname"
+    os.makedirs(bad + b"/v1")
+    with open(bad + b"/v1/model.bin", "wb") as handle:
+        handle.write(b"x")
+    make_files(drop / "good" / "v1", "model.onnx")
+    result = invoke("watch", str(drop), "--once", "--settle", "0")
+    assert _registered(SQLiteStore(db)) == ["good"]
+    assert result.exit_code == 0, result.output
+    assert "bad\\xffname: the name is not valid UTF-8; skipped" in result.stderr
+
+
+def test_an_oversized_manifest_is_refused_unread(invoke: Invoke, tmp_path: Path,
+                                                 db: Path) -> None:
+    """A manifest over 1 MiB is refused with its size limit; the folder is not registered."""
+    drop = tmp_path / "drop"
+    make_files(drop / "huge", "model.onnx")
+    body = json.dumps({"name": "huge", "version": "1", "description": "d" * (1 << 20)})
+    (drop / "huge" / "localhub.json").write_text(body)
+    make_files(drop / "small" / "1", "model.onnx")
+    result = invoke("watch", str(drop), "--once", "--settle", "0")
+    assert _registered(SQLiteStore(db)) == ["small"]
+    assert result.exit_code == 1
+    assert "localhub.json: larger than 1024 KiB" in result.stderr
