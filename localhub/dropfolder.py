@@ -10,8 +10,10 @@ remembered in the database's ``meta`` table (key ``watch:<absolute folder>``), a
 that already exists with the same URI is adopted silently.
 
 The drop folder may be writable by others, so nothing in it is trusted to stay inside it: a
-symlink leading out of ``DIR`` is never followed (a folder holding one is refused), a dangling
-link is skipped with a message, and a manifest's ``file://`` URI must point inside ``DIR``.
+symlink leading out of ``DIR`` is never followed (a folder holding one is refused), a model or
+version folder that is a link into ``DIR`` is skipped (its target registers under its own name),
+a dangling link is skipped with a message, and a manifest's ``file://`` URI must point inside
+``DIR``.
 """
 
 from __future__ import annotations
@@ -100,9 +102,14 @@ def _visible_dirs(folder: Path, root: Path, skipped: list[str]) -> list[Path]:
             continue
         if p.is_symlink():
             problem = link_problem(p, root)
+            if problem is None and p.is_dir():
+                # A link to a folder inside DIR (``latest -> v3``) would register that folder
+                # under the link's name in place of its own.
+                problem = (f"{shown(p)}: symbolic link to {shown(p.resolve())}; skipped (that "
+                           "folder is registered under its own name)")
             if problem is not None:
                 skipped.append(problem)
-                continue
+            continue
         if p.is_dir():
             out.append(p)
     return out

@@ -10,7 +10,7 @@ import pytest
 
 from localhub.dropfolder import FolderWatcher
 from localhub.store import SQLiteStore
-from localhub.types import RegisteredModel
+from localhub.types import ModelVersion, RegisteredModel
 
 from tests.support.cli import Invoke
 from tests.support.dropfiles import backdate, make_files
@@ -104,3 +104,20 @@ def test_an_oversized_manifest_is_refused_unread(invoke: Invoke, tmp_path: Path,
     assert _registered(SQLiteStore(db)) == ["small"]
     assert result.exit_code == 1
     assert "localhub.json: larger than 1024 KiB" in result.stderr
+
+
+def test_a_link_to_a_folder_inside_is_skipped_and_its_target_registered(
+        invoke: Invoke, tmp_path: Path, db: Path) -> None:
+    """``latest -> v3`` and an aliased model folder register nothing under the link's name."""
+    drop = tmp_path / "drop"
+    make_files(drop / "m" / "v3", "model.onnx")
+    os.symlink("v3", drop / "m" / "latest")
+    os.symlink("m", drop / "alias")
+    result = invoke("watch", str(drop), "--once", "--settle", "0")
+    assert result.exit_code == 0, result.output
+    store = SQLiteStore(db)
+    assert _registered(store) == ["m"]
+    model = store.find(RegisteredModel, name="m")
+    assert model is not None
+    assert [v.name for v in store.list_page(ModelVersion, parent_id=model.id).items] == ["v3"]
+    assert "latest: symbolic link to" in result.stderr and "alias: symbolic link" in result.stderr
