@@ -34,8 +34,8 @@ def test_conflict_in_words_and_decided_field_by_field(linked: Server, upstream: 
     assert section.locator("p.summary").inner_text() == (
         "model contested: you changed auc and description; the remote changed them too since "
         "the last sync.")
-    section.get_by_label("description").select_option("ours")
-    section.get_by_label("property auc").select_option("theirs")
+    section.get_by_label("description", exact=True).select_option("ours")
+    section.get_by_label("property auc", exact=True).select_option("theirs")
     section.get_by_role("button", name="Apply these choices").click()
     page.wait_for_url("**/conflicts?resolved=1")
     assert page.locator("section.conflict").count() == 0
@@ -44,3 +44,22 @@ def test_conflict_in_words_and_decided_field_by_field(linked: Server, upstream: 
         model = server.model("contested")
         assert model["description"] == "local words"
         assert model["customProperties"]["auc"]["double_value"] == 0.8
+
+
+def test_a_field_set_to_a_value_of_ones_own(linked: Server, upstream: Server, page: Any) -> None:
+    """Set the value below: the description typed in the form and the local auc land on both
+    sides after the next sync."""
+    _two_field_conflict(linked, upstream, page)
+    page.goto(linked.url + "/conflicts")
+    section = page.locator("section.conflict")
+    section.get_by_label("description", exact=True).select_option("value")
+    section.get_by_label("value for description").fill("merged words")
+    section.get_by_label("property auc", exact=True).select_option("ours")
+    section.get_by_role("button", name="Apply these choices").click()
+    page.wait_for_url("**/conflicts?resolved=1")
+    assert page.locator("section.conflict").count() == 0
+    assert _sync_now(page, linked) == "Everything is synced."
+    for server in (linked, upstream):
+        model = server.model("contested")
+        assert model["description"] == "merged words"
+        assert model["customProperties"]["auc"]["double_value"] == 0.9

@@ -109,10 +109,7 @@ def resolve_conflict(ctx: WebContext, conflict_id: int, fields: dict[str, str]) 
         ctx.registry.resolve(conflict_id, action)
         return
     if action == "fields":
-        picks = {k[len("pick:"):]: v for k, v in fields.items() if k.startswith("pick:")}
-        if any(v not in ("ours", "theirs") for v in picks.values()):
-            raise InvalidInputError("fields", "each field takes ours or theirs")
-        ctx.registry.resolve(conflict_id, fields=picks)
+        ctx.registry.resolve(conflict_id, fields=_field_picks(fields))
         return
     if action != "value":
         raise InvalidInputError("action", "must be ours, theirs, value or fields")
@@ -124,6 +121,26 @@ def resolve_conflict(ctx: WebContext, conflict_id: int, fields: dict[str, str]) 
     text = fields.get("value", "")
     typed: Any = parse_meta_value(text) if field.startswith(CP + ".") else text
     ctx.registry.resolve(conflict_id, "value", typed)
+
+
+def _field_picks(fields: dict[str, str]) -> dict[str, Any]:
+    """The per-field form's choices: ``pick:FIELD`` is ours, theirs or value, and a value is
+    read from ``value:FIELD`` (typed as ``--meta`` types it, for a custom property)."""
+    from ...sync.conflicts import Value  # the sync package loads on first use
+
+    picks: dict[str, Any] = {}
+    for key, pick in fields.items():
+        if not key.startswith("pick:"):
+            continue
+        name = key[len("pick:"):]
+        if pick == "value":
+            text = fields.get("value:" + name, "")
+            picks[name] = Value(parse_meta_value(text) if name.startswith(CP + ".") else text)
+        elif pick in ("ours", "theirs"):
+            picks[name] = pick
+        else:
+            raise InvalidInputError("fields", "each field takes ours, theirs or a value")
+    return picks
 
 
 def add_routes(app: FastAPI, ctx: WebContext) -> None:
