@@ -32,9 +32,14 @@ def _fill(local: Server, upstream: Server, page: Any) -> None:
     page.locator("#meaning").wait_for()
     mine, theirs = local.model("bert-base"), upstream.model("bert-base")
     ours = "Sentence embeddings, fine-tuned on support tickets."
-    local.patch(f"/registered_models/{mine['id']}", {"description": ours})
+    def max_len(n: int) -> dict[str, Any]:
+        return {"max_len": {"metadataType": "MetadataIntValue", "int_value": str(n)}}
+
+    local.patch(f"/registered_models/{mine['id']}",
+                {"description": ours, "customProperties": max_len(512)})
     upstream.patch(f"/registered_models/{theirs['id']}",
-                   {"description": "Sentence embeddings (deprecated)."})
+                   {"description": "Sentence embeddings (deprecated).",
+                    "customProperties": max_len(256)})
     page.goto(local.url + "/sync")
     page.get_by_role("button", name="Sync now").click()
     page.locator("#meaning").wait_for()
