@@ -91,8 +91,8 @@ def describe_remote(remote: cfg.Remote, why: str) -> str:
 
 
 def first_pull(path: Path, remote: cfg.Remote) -> bool:
-    """Whether no pull from ``remote`` has completed into the database yet (its first pull
-    mirrors everything the remote holds)."""
+    """Whether no full pull from ``remote`` has completed into the database yet (the first
+    mirrors everything the remote holds; a pull limited by ``--model`` does not count)."""
     with existing_store(path) as store:
         if store is None:
             return True
@@ -101,7 +101,9 @@ def first_pull(path: Path, remote: cfg.Remote) -> bool:
                 state, _links = remote_summary(conn, remote.url.rstrip("/"))
         except DatabaseError:
             return False  # not readable here: the run reports why
-        return "last_pull" not in state
+        # A full pull's own watermarks also mark one made before "last_full_pull" was kept.
+        return "last_full_pull" not in state and not any(k.startswith("watermark:")
+                                                          for k in state)
 
 
 def first_pull_note(remote: cfg.Remote) -> str:

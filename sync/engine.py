@@ -187,6 +187,8 @@ class SyncEngine:
                     self.ledger.set_state(conn, "last_push", now)
                 if pull and report.stopped is None:
                     self.ledger.set_state(conn, "last_pull", now)
+                    if self.models is None:  # the device mirrors the whole remote from now on
+                        self.ledger.set_state(conn, "last_full_pull", now)
             if report.stopped is None:
                 pin_upstream(self.store, self.ledger.remote)
         report.remaining = queued_entities(self.store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,21 @@ def test_first_sync_line_before_the_first_pull_only(invoke: Invoke, server: Serv
     assert FIRST not in first.stdout
     again = _run(fresh, "sync", "--remote", server.url)
     assert again.exit_code == 0 and FIRST not in again.stderr
+    # A pull limited by --model is not a mirror: the first full pull after it still says so.
+    full = _run(other, "sync", "--remote", server.url)
+    assert full.exit_code == 0 and full.stderr.count(FIRST) == 1
+    assert FIRST not in _run(other, "sync", "--remote", server.url).stderr
+
+
+def test_a_database_synced_before_full_pulls_were_recorded_gets_no_first_line(
+        invoke: Invoke, server: Server, db: Path) -> None:
+    """A database whose full pulls left watermarks but no ``last_full_pull`` (an older
+    localhub) is not told it is mirroring for the first time."""
+    assert invoke("register", "m", "s3://b/m", "--version", "1").exit_code == 0
+    assert invoke("sync", "--remote", server.url).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("DELETE FROM sync_state WHERE key = 'last_full_pull'").rowcount == 1
+    assert FIRST not in invoke("sync", "--remote", server.url).stderr
 
 
 def test_pull_progress_on_a_terminal(invoke: Invoke, server: Server, tmp_path: Path,
