@@ -99,10 +99,17 @@ def run(db_path: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 80
         token = os.environ.get(token_env) or None
         if token is None:
             raise ValueError(f"environment variable {token_env} is unset or empty")
-    sock = _listen(host, port)
+    sock = _listen(host, port)  # a port in use fails before the database is touched
+    try:
+        store = (SQLiteStore(db_path) if quirks is None
+                 else SQLiteStore(db_path, clock=quirks.clock))
+        store.db.connection()  # opened (and migrated) now: a bad file is refused up front
+    except BaseException:
+        sock.close()
+        raise
+    # Announced once the database opened: a "serving" line is never followed by its refusal.
     if ready is not None:
         ready(int(sock.getsockname()[1]))
-    store = SQLiteStore(db_path) if quirks is None else SQLiteStore(db_path, clock=quirks.clock)
     configure_logging()
     try:
         app = create_app(store, token=token, bind=host, allow_hosts=allow_hosts,

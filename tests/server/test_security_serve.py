@@ -317,6 +317,22 @@ def test_busy_port_exits_1(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_damaged_database_is_refused_before_serving(tmp_path: Path) -> None:
+    """serve on a file that is not a database exits 1 with one error line, and never says it
+    is serving; the port is free again."""
+    db = tmp_path / "junk.db"
+    db.write_bytes(b"SQLite format 3\x00" + b"garbage" * 100)
+    port = free_port()
+    done = subprocess.run(_serve_cmd(port, "--db", str(db)), capture_output=True, text=True,
+                          timeout=60, env=_env(tmp_path))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {db} is not a usable localhub database (file is not a database); restore it "
+        "from a backup or point --db / LOCALHUB_DB at another file"]
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))
+
+
 def test_sync_refuses_its_own_server(tmp_path: Path) -> None:
     """Syncing a database with a serve of that same database stops before anything is sent;
     the queue and the upstream pin stay as they were. Another database syncs."""
