@@ -356,6 +356,9 @@ def _read(cls: type[BaseResource], data: object, allowed: tuple[str, ...], *, st
     if not isinstance(data, dict):
         raise WireFormatError("request body must be a JSON object")
     by_key = {camel(name): name for name in allowed}
+    # Go's encoding/json (the upstream server) takes a key that matches a field only when
+    # case is ignored (``registeredModelID``); requests get the same.
+    by_folded = {key.casefold(): name for key, name in by_key.items()} if request else {}
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key == "artifactType" and issubclass(cls, Artifact):
@@ -363,7 +366,7 @@ def _read(cls: type[BaseResource], data: object, allowed: tuple[str, ...], *, st
                 raise WireFormatError(f"artifactType must be {cls.kind!r}, got {value!r}",
                                       field="artifactType")
             continue
-        name = by_key.get(key)
+        name = by_key.get(key) or by_folded.get(key.casefold())
         if name is None:
             if strict:
                 # Go quotes with %q: a JSON string literal for the usual ASCII keys.

@@ -259,6 +259,24 @@ def test_error_messages_read_as_upstream(api: str, uniq: str) -> None:
     assert body["message"] == "required field 'registeredModelId' is zero value."
 
 
+
+def test_body_keys_match_ignoring_case_as_go_decodes_them(api: str, uniq: str) -> None:
+    """A key that names a field only when case is ignored is that field, as Go's
+    encoding/json decodes it (upstream's robot tests send ``registeredModelID``); a key that
+    names no field, in any case, stays an unknown field."""
+    rm = _post(f"{api}/registered_models", {"NAME": uniq, "Description": "d"}, 201)
+    assert (rm["name"], rm["description"]) == (uniq, "d")
+    mv = _post(f"{api}/model_versions", {"name": "v1", "registeredModelID": rm["id"]}, 201)
+    assert mv["registeredModelId"] == rm["id"]
+    ma = _post(f"{api}/model_versions/{mv['id']}/artifacts",
+               {"artifactType": "model-artifact", "URI": "s3://b/x", "modelformatname": "onnx"},
+               201)
+    assert (ma["uri"], ma["modelFormatName"]) == ("s3://b/x", "onnx")
+    assert _patch(f"{api}/registered_models/{rm['id']}", {"DESCRIPTION": "new"},
+                  200)["description"] == "new"
+    body = _patch(f"{api}/registered_models/{rm['id']}", {"NaMe": "x"}, 400)
+    assert body["message"] == 'json: unknown field "NaMe"'
+
 # -- 6. experiments ----------------------------------------------------------------------------
 
 
