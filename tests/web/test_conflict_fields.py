@@ -24,6 +24,15 @@ def _two_field_conflict(linked: Server, upstream: Server, page: Any) -> None:
     assert _sync_now(page, linked).startswith("The sync ran, but conflicts remain")
 
 
+def _apply_and_sync(page: Any, linked: Server, upstream: Server) -> list[tuple[str, float]]:
+    """Apply the per-field choices, sync; (description, auc) on the local and the remote."""
+    page.locator("section.conflict").get_by_role("button", name="Apply these choices").click()
+    page.wait_for_url("**/conflicts?resolved=1")
+    assert page.locator("section.conflict").count() == 0
+    assert _sync_now(page, linked) == "Everything is synced."
+    return [(m["description"], m["customProperties"]["auc"]["double_value"])
+            for m in (linked.model("contested"), upstream.model("contested"))]
+
 def test_conflict_in_words_and_decided_field_by_field(linked: Server, upstream: Server,
                                                       page: Any) -> None:
     """The page says what happened; Keep local for description and Take remote for auc leave
@@ -36,14 +45,7 @@ def test_conflict_in_words_and_decided_field_by_field(linked: Server, upstream: 
         "the last sync.")
     section.get_by_label("description", exact=True).select_option("ours")
     section.get_by_label("property auc", exact=True).select_option("theirs")
-    section.get_by_role("button", name="Apply these choices").click()
-    page.wait_for_url("**/conflicts?resolved=1")
-    assert page.locator("section.conflict").count() == 0
-    assert _sync_now(page, linked) == "Everything is synced."
-    for server in (linked, upstream):
-        model = server.model("contested")
-        assert model["description"] == "local words"
-        assert model["customProperties"]["auc"]["double_value"] == 0.8
+    assert _apply_and_sync(page, linked, upstream) == [("local words", 0.8)] * 2
 
 
 def test_a_field_set_to_a_value_of_ones_own(linked: Server, upstream: Server, page: Any) -> None:
@@ -55,11 +57,4 @@ def test_a_field_set_to_a_value_of_ones_own(linked: Server, upstream: Server, pa
     section.get_by_label("description", exact=True).select_option("value")
     section.get_by_label("value for description").fill("merged words")
     section.get_by_label("property auc", exact=True).select_option("ours")
-    section.get_by_role("button", name="Apply these choices").click()
-    page.wait_for_url("**/conflicts?resolved=1")
-    assert page.locator("section.conflict").count() == 0
-    assert _sync_now(page, linked) == "Everything is synced."
-    for server in (linked, upstream):
-        model = server.model("contested")
-        assert model["description"] == "merged words"
-        assert model["customProperties"]["auc"]["double_value"] == 0.9
+    assert _apply_and_sync(page, linked, upstream) == [("merged words", 0.9)] * 2
