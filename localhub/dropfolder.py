@@ -182,8 +182,8 @@ def _entry(candidate: Candidate) -> Entry:
         return parse_manifest(candidate.manifest, name=candidate.name, version=candidate.version)
     assert candidate.name is not None and candidate.version is not None
     return Entry(name=candidate.name, version=candidate.version,
-                  uri=candidate.folder.resolve().as_uri(),
-                  model_format_name=guess_format(candidate.folder))
+                 uri=candidate.folder.resolve().as_uri(),
+                 model_format_name=guess_format(candidate.folder))
 
 
 class FolderWatcher:
