@@ -97,7 +97,6 @@ def test_archive(server: Server) -> None:
     assert client.get_model_version("m", "v1").state == ModelVersionState.ARCHIVED
 
 
-
 def test_labels_and_partial_updates(server: Server) -> None:
     """Empty-string properties (labels) read back; a sparse update keeps what it leaves out."""
     client = _mr(server)
@@ -123,6 +122,7 @@ def test_labels_and_partial_updates(server: Server) -> None:
     got = client.get_model_artifact("lbl", "1.0.0")
     assert (got.model_format_name, got.description, got.custom_properties) == \
         ("foo", "new", {"l4": ""})
+
 
 @pytest.mark.parametrize("size", [1, 2, 7, None])
 def test_pager_sees_every_item_once_in_order(server: Server, size: int | None) -> None:

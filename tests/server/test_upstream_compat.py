@@ -259,7 +259,6 @@ def test_error_messages_read_as_upstream(api: str, uniq: str) -> None:
     assert body["message"] == "required field 'registeredModelId' is zero value."
 
 
-
 def test_body_keys_match_ignoring_case_as_go_decodes_them(api: str, uniq: str) -> None:
     """A key that names a field only when case is ignored is that field, as Go's
     encoding/json decodes it (upstream's robot tests send ``registeredModelID``); a key that
@@ -276,6 +275,7 @@ def test_body_keys_match_ignoring_case_as_go_decodes_them(api: str, uniq: str) -
                   200)["description"] == "new"
     body = _patch(f"{api}/registered_models/{rm['id']}", {"NaMe": "x"}, 400)
     assert body["message"] == 'json: unknown field "NaMe"'
+
 
 # -- 6. experiments ----------------------------------------------------------------------------
 

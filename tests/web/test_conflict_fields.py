@@ -33,6 +33,7 @@ def _apply_and_sync(page: Any, linked: Server, upstream: Server) -> list[tuple[s
     return [(m["description"], m["customProperties"]["auc"]["double_value"])
             for m in (linked.model("contested"), upstream.model("contested"))]
 
+
 def test_conflict_in_words_and_decided_field_by_field(linked: Server, upstream: Server,
                                                       page: Any) -> None:
     """The page says what happened; Keep local for description and Take remote for auc leave
