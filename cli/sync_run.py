@@ -89,7 +89,6 @@ def describe_remote(remote: cfg.Remote, why: str) -> str:
     return f"remote: {remote_label(remote)}" + (f", {why}" if why else "")
 
 
-
 def first_pull(path: Path, remote: cfg.Remote) -> bool:
     """Whether no full pull from ``remote`` has completed into the database yet (the first
     mirrors everything the remote holds; a pull limited by ``--model`` does not count)."""
