@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..database_identity import CLIENT_HEADER, SERVER_HEADER, database_identity
 from ..store import SQLiteStore
@@ -229,6 +230,16 @@ def _endpoint(store: SQLiteStore, lock: threading.Lock, handler: Handler,
     return endpoint
 
 
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method some route serves at the request's path, for a 405's ``Allow``."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _child = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def build_app(store: SQLiteStore, *, token: str | None = None, bind: str = "127.0.0.1",
               allow_hosts: Sequence[str] = (), max_body: int = DEFAULT_MAX_BODY,
               quirks: Quirks | None = None) -> FastAPI:
@@ -254,10 +265,15 @@ def build_app(store: SQLiteStore, *, token: str | None = None, bind: str = "127.
         app.add_api_route(path, health, methods=["GET"], include_in_schema=False)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "no such route", 405: "method not allowed"}.get(exc.status_code,
                                                                        str(exc.detail))
-        return _error(exc.status_code, message, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path only; one path has a
+            # route per method (GET and PATCH of an entity), so name them all.
+            headers["Allow"] = _allowed_methods(app, request)
+        return _error(exc.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

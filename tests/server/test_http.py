@@ -219,11 +219,19 @@ def test_no_auth_without_token(api: str) -> None:
 
 
 def test_routes_errors(api: str) -> None:
-    """Unknown routes are a JSON 404, wrong methods a JSON 405."""
+    """Unknown routes are a JSON 404, wrong methods a JSON 405 whose Allow names every method
+    the path serves."""
     _error(requests.get(f"{api}/nothing_here", timeout=10), 404, "Not Found")
     _error(requests.delete(f"{api}/registered_models", timeout=10), 405, "Method Not Allowed")
     _error(requests.put(f"{api}/registered_models/1", json={}, timeout=10), 405,
            "Method Not Allowed")
+    for path, allowed in (("registered_models", "GET, POST"),
+                          ("registered_models/1", "GET, PATCH"),
+                          ("model_versions/1/artifacts", "GET, POST"),
+                          ("registered_model", "GET")):
+        for method in ("PUT", "DELETE", "OPTIONS"):
+            reply = requests.request(method, f"{api}/{path}", timeout=10)
+            assert (reply.status_code, reply.headers["Allow"]) == (405, allowed), (method, path)
 
 
 def test_find_one(api: str, uniq: str) -> None:
