@@ -95,11 +95,6 @@ def _visible_dirs(folder: Path, root: Path, skipped: list[str]) -> list[Path]:
     for p in entries:
         if p.name.startswith("."):
             continue
-        if shown(p) != str(p):  # the name holds bytes that are not UTF-8
-            if p.is_dir():
-                skipped.append(f"{shown(p)}: the name is not valid UTF-8; skipped (rename the "
-                               "folder in UTF-8)")
-            continue
         if p.is_symlink():
             problem = link_problem(p, root)
             if problem is None and p.is_dir():
@@ -248,6 +243,9 @@ class FolderWatcher:
 
     def _handle(self, candidate: Candidate) -> Report | None:
         folder = candidate.folder.resolve()
+        if shown(folder) != str(folder):  # bytes that are not UTF-8: no name, no meta key
+            return Report("error", shown(folder), f"{shown(folder)}: the name is not valid "
+                          "UTF-8; rename the folder in UTF-8 (it was not registered)")
         key = f"watch:{folder}"
         if self.store.get_meta(key) is not None:
             return None

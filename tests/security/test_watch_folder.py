@@ -76,9 +76,10 @@ def test_a_renamed_file_is_a_change(tmp_path: Path, store: SQLiteStore) -> None:
     assert _registered(store) == []
 
 
-def test_a_folder_name_that_is_not_utf8_is_skipped_and_the_rest_registered(
+def test_a_folder_name_that_is_not_utf8_is_an_error_and_the_rest_registered(
         invoke: Invoke, tmp_path: Path, db: Path) -> None:
-    """A folder whose name holds non-UTF-8 bytes is skipped by name; the others register."""
+    """A folder whose name holds non-UTF-8 bytes is reported by name (exit 1, as it was not
+    registered); the others register."""
     drop = tmp_path / "drop"
     drop.mkdir()
     bad = os.fsencode(drop) + b"/bad\xffname"
@@ -88,8 +89,8 @@ def test_a_folder_name_that_is_not_utf8_is_skipped_and_the_rest_registered(
     make_files(drop / "good" / "v1", "model.onnx")
     result = invoke("watch", str(drop), "--once", "--settle", "0")
     assert _registered(SQLiteStore(db)) == ["good"]
-    assert result.exit_code == 0, result.output
-    assert "bad\\xffname: the name is not valid UTF-8; skipped" in result.stderr
+    assert result.exit_code == 1, result.output
+    assert "bad\\xffname/v1: the name is not valid UTF-8; rename the folder" in result.stderr
 
 
 def test_an_oversized_manifest_is_refused_unread(invoke: Invoke, tmp_path: Path,
