@@ -65,7 +65,9 @@ def test_conflict_shows_both_values_and_a_button_resolves_it(
     page.goto(linked.url + "/conflicts")
     section = page.locator("section.conflict")
     assert section.count() == 1
-    assert "changed here and on the remote" in section.inner_text()
+    assert section.locator("p.summary").inner_text() == (
+        "model contested: you changed description; the remote changed it too since the last "
+        "sync.")
     row = section.locator("table.sides tbody tr", has_text="description")
     assert row.locator("td.base").inner_text() == "base"
     assert row.locator("td.local").inner_text() == "local words"

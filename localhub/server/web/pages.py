@@ -30,15 +30,6 @@ __all__ = ["PAGE_SIZE", "add_routes", "conflict_rows", "model_context"]
 
 PAGE_SIZE = 50
 
-#: What each conflict kind means, in words.
-CONFLICT_WORDS = {
-    "update-update": "This was changed here and on the remote since the last sync, to "
-                     "different values.",
-    "archived-vs-edit": "One side archived it while the other side edited it.",
-    "create-different": "Both sides created it under the same name, with different content.",
-    "remote-missing": "It was synced before, but the remote no longer has it.",
-}
-
 
 def _entity_sync(ctx: WebContext, entity: Any) -> str:
     # the sync package (and what it imports) loads with the first page that needs it, not
@@ -77,14 +68,13 @@ def model_context(ctx: WebContext, name: str) -> dict[str, Any] | None:
 
 
 def conflict_rows(ctx: WebContext) -> list[dict[str, Any]]:
-    """The open conflicts as the CLI shows them, each with its kind in words."""
+    """The open conflicts as the CLI shows them, each with its sentence (``summary``)."""
     from ...conflict_view import conflict_data
     from ...sync.conflicts import FIELD_KINDS
 
     rows = []
     for conflict in ctx.registry.conflicts():
         data = conflict_data(ctx.store, conflict)
-        data["words"] = CONFLICT_WORDS.get(conflict.kind, conflict.kind)
         data["one_field"] = len(conflict.fields) == 1
         data["per_field"] = len(conflict.fields) > 1 and conflict.kind in FIELD_KINDS
         data["created"] = when(conflict.created_at)
