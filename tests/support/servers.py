@@ -7,6 +7,7 @@ take the :class:`Server` and :class:`Proxy` they yield.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,6 +65,15 @@ class Server:
         reply = requests.patch(self.api + path, json=body, timeout=10)
         assert reply.status_code == 200, reply.text
         return dict(reply.json())
+
+    def alter(self, sql: str) -> None:
+        """Change the server's database behind its back (another writer, a restored backup)."""
+        conn = sqlite3.connect(self.db)
+        try:
+            with conn:
+                conn.execute(sql)
+        finally:
+            conn.close()
 
     def register(self, name: str, version: str = "v1", **fields: Any) -> dict[str, Any]:
         """A model with one version and its model artifact, through the REST API."""

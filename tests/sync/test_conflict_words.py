@@ -4,7 +4,6 @@ label and fields, as ``conflict_data`` gives it to the CLI, ``--json`` and the w
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 from localhub.conflict_view import conflict_data
@@ -117,10 +116,7 @@ def test_remote_missing(env: Env) -> None:
     """The linked remote entity vanished."""
     a, mv_id = _registered(env)
     _edit(a, mv_id, description="mine")
-    conn = sqlite3.connect(env.server.db)
-    conn.execute("UPDATE contexts SET id = 99 WHERE id = 2")
-    conn.commit()
-    conn.close()
+    env.server.alter("UPDATE contexts SET id = 99 WHERE id = 2")
     assert env.sync("a", pull=False).conflicts == 1
     assert _summaries(a) == ["version m:v1 was synced before, but the remote no longer has it "
                              "(id 2): deleted there, or another server"]
@@ -130,10 +126,7 @@ def test_remote_mismatch(env: Env) -> None:
     """The linked remote id holds a version of another name."""
     a, mv_id = _registered(env)
     _edit(a, mv_id, description="mine")
-    conn = sqlite3.connect(env.server.db)
-    conn.execute("UPDATE contexts SET name = 'x' WHERE id = 2")
-    conn.commit()
-    conn.close()
+    env.server.alter("UPDATE contexts SET name = 'x' WHERE id = 2")
     assert env.sync("a", pull=False).conflicts == 1
     assert _summaries(a) == ["the linked remote id 2 of version m:v1 now holds another version "
                              "(`x`): a restored or reused server"]

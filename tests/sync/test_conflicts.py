@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
@@ -167,10 +166,7 @@ def test_remote_entity_gone(env: Env) -> None:
     # stays: a vanished anchor is a re-created server (test_identity.py).
     a, _, mv_id = _setup(env)
     _edit_local(a, ModelVersion, mv_id, description="mine")
-    conn = sqlite3.connect(env.server.db)
-    conn.execute("UPDATE contexts SET id = 99 WHERE id = 2")  # the remote id 2 disappears
-    conn.commit()
-    conn.close()
+    env.server.alter("UPDATE contexts SET id = 99 WHERE id = 2")  # the remote id 2 disappears
     report = env.sync("a", pull=False)
     assert report.conflicts == 1 and report.remaining == 1
     (c,) = list_conflicts(a)

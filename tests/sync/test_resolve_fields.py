@@ -139,18 +139,13 @@ def test_every_field_needs_a_choice(env: Env) -> None:
 
 def test_kinds_without_fields_say_what_they_take(env: Env) -> None:
     """A remote-missing conflict has no fields to choose: it says it takes ours or theirs."""
-    import sqlite3
-
     a = env.store("a")
     _rm, mv, _art = a.register_model("gone", "s3://m/1", version="v1")
     env.sync("a")
     version = a.get(ModelVersion, mv.id)
     version.description = "mine"
     a.update(version)
-    conn = sqlite3.connect(env.server.db)
-    conn.execute("UPDATE contexts SET id = 99 WHERE id = 2")
-    conn.commit()
-    conn.close()
+    env.server.alter("UPDATE contexts SET id = 99 WHERE id = 2")
     env.sync("a", pull=False)
     (c,) = list_conflicts(a)
     assert c.kind == "remote-missing"

@@ -118,9 +118,12 @@ def resolve_conflict(ctx: WebContext, conflict_id: int, fields: dict[str, str]) 
         raise NotFoundError(f"no open conflict with id {conflict_id}", entity="conflict",
                             key=str(conflict_id))
     field = found[0].fields[0] if found[0].fields else ""
-    text = fields.get("value", "")
-    typed: Any = parse_meta_value(text) if field.startswith(CP + ".") else text
-    ctx.registry.resolve(conflict_id, "value", typed)
+    ctx.registry.resolve(conflict_id, "value", _typed(field, fields.get("value", "")))
+
+
+def _typed(field: str, text: str) -> Any:
+    """A value typed in a form: a custom property's as ``--meta`` types it, others as text."""
+    return parse_meta_value(text) if field.startswith(CP + ".") else text
 
 
 def _field_picks(fields: dict[str, str]) -> dict[str, Any]:
@@ -134,8 +137,7 @@ def _field_picks(fields: dict[str, str]) -> dict[str, Any]:
             continue
         name = key[len("pick:"):]
         if pick == "value":
-            text = fields.get("value:" + name, "")
-            picks[name] = Value(parse_meta_value(text) if name.startswith(CP + ".") else text)
+            picks[name] = Value(_typed(name, fields.get("value:" + name, "")))
         elif pick in ("ours", "theirs"):
             picks[name] = pick
         else:
